@@ -1,0 +1,10 @@
+"""Simulated Subaru PFS medium-resolution stellar spectra and neural denoisers."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("pfsdenoise")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__"]

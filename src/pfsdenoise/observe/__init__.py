@@ -1,0 +1,1 @@
+"""Observing a model spectrum with the PFS medium-resolution red arm: optics, sky, noise."""

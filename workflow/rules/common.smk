@@ -1,0 +1,29 @@
+# Shared helpers for every rule file: chunk table, seeds, library paths, the `all` target list.
+from pfsdenoise.seeding import derive_seed
+
+SRC = Path(workflow.basedir) / "src" / "pfsdenoise"
+SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+ENV = "../../envs/pfsdenoise.yaml"
+
+# Targets of `rule all`; each rule file appends what it produces.
+ALL_TARGETS = []
+
+CHUNKS = {chunk["name"]: chunk for chunk in config["simulate"]["chunks"]}
+SPLITS = list(config["simulate"]["splits"])
+
+
+def src(*modules):
+    """Absolute paths of library modules a rule depends on (listed as inputs, so that an edit
+    to one of them reruns exactly the rules that use it)."""
+    return [str(SRC / m) for m in modules]
+
+
+def chunk_seed(split, chunk):
+    """Seed of one shard job: from (global seed, split, chunk name, the chunk's own `seed`)."""
+    return derive_seed(
+        config["seed"], "simulate", split, chunk, CHUNKS[chunk].get("seed", 0)
+    )
+
+
+def shard_paths(split):
+    return expand("results/shards/{split}/{chunk}.parquet", split=split, chunk=list(CHUNKS))

@@ -1,0 +1,1 @@
+# rules for the grid stage (in progress)

@@ -1,0 +1,1 @@
+# rules for the noise stage (in progress)
