@@ -12,10 +12,14 @@ CHUNKS = {chunk["name"]: chunk for chunk in config["simulate"]["chunks"]}
 SPLITS = list(config["simulate"]["splits"])
 
 
-def src(*modules):
-    """Absolute paths of library modules a rule depends on (listed as inputs, so that an edit
-    to one of them reruns exactly the rules that use it)."""
-    return [str(SRC / m) for m in modules]
+def src(*patterns):
+    """Absolute paths of the library modules a rule depends on, listed as its inputs so that an
+    edit to one of them reruns exactly the rules that use it. Glob patterns are expanded."""
+    paths = []
+    for pattern in patterns:
+        found = sorted(SRC.glob(pattern)) if any(c in pattern for c in "*?[") else [SRC / pattern]
+        paths.extend(str(p) for p in found)
+    return paths
 
 
 def chunk_seed(split, chunk):

@@ -1,0 +1,116 @@
+"""The ``pfsdenoise`` command line: what users run outside Snakemake."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pfsdenoise import __version__
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from pfsdenoise.shards import summarize
+
+    for path in args.shards:
+        print(summarize(path))
+        print()
+    return 0
+
+
+def _cmd_provenance(args: argparse.Namespace) -> int:
+    from pfsdenoise.provenance import format_chain, provenance_chain
+
+    chain = provenance_chain(args.file)
+    if chain[0][2] is None:
+        print(f"{args.file}: no provenance record (no Parquet metadata, no .prov.json sidecar)")
+        return 1
+    print(format_chain(chain))
+    return 0
+
+
+def _load_config(path: Path) -> dict:
+    import yaml
+
+    if not path.exists():
+        raise SystemExit(f"pfsdenoise: config file {path} not found")
+    with open(path) as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from pfsdenoise.logs import setup_logging
+    from pfsdenoise.produce import produce_shard
+    from pfsdenoise.seeding import derive_seed
+
+    setup_logging()
+    config = _load_config(args.config)
+    chunks = {c["name"]: c for c in config.get("simulate", {}).get("chunks", [])}
+    if args.chunk not in chunks:
+        raise SystemExit(
+            f"pfsdenoise: chunk {args.chunk!r} not in {args.config} (simulate.chunks has "
+            f"{sorted(chunks)})"
+        )
+    chunk = chunks[args.chunk]
+    seed = args.seed
+    if seed is None:  # the workflow's derivation, so the CLI reproduces a workflow shard
+        seed = derive_seed(config["seed"], "simulate", args.split, args.chunk, chunk.get("seed", 0))
+    produce_shard(
+        args.output,
+        grid_dir=args.grid,
+        noise_table=args.noise,
+        split=args.split,
+        chunk=chunk,
+        n_spectra=args.n,
+        seed=seed,
+        sampling=config.get("sampling", {}),
+        observe=config.get("observe", {}),
+        inputs=[args.grid, args.noise, args.config],
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pfsdenoise",
+        description="Simulated Subaru PFS MR spectra and neural denoisers (see README.md).",
+    )
+    parser.add_argument("--version", action="version", version=f"pfsdenoise {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("inspect", help="summarize Parquet shards (rows, wavelengths, parameters)")
+    p.add_argument("shards", nargs="+", type=Path)
+    p.set_defaults(func=_cmd_inspect)
+
+    p = sub.add_parser("provenance", help="print the chain of steps that produced a file")
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=_cmd_provenance)
+
+    p = sub.add_parser("simulate", help="simulate one chunk of one split into a Parquet shard")
+    p.add_argument("--config", type=Path, default=Path("config.yaml"), help="workflow config")
+    p.add_argument("--grid", type=Path, required=True, help="grid folder (results/grid/<name>)")
+    p.add_argument("--noise", type=Path, required=True, help="noise table file (results/noise/)")
+    p.add_argument("--split", default="train", help="split name, mixed into the seed")
+    p.add_argument("--chunk", required=True, help="chunk name from simulate.chunks")
+    p.add_argument("-n", type=int, required=True, help="number of spectra")
+    p.add_argument("--seed", type=int, default=None, help="override the derived seed")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output .parquet")
+    p.set_defaults(func=_cmd_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pfsdenoise`` command."""
+    from pfsdenoise.shards import ShardError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ShardError, FileNotFoundError, ValueError) as exc:
+        print(f"pfsdenoise {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

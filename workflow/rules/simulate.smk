@@ -1,0 +1,37 @@
+# Simulated observations: one Parquet shard per stellar-parameter chunk and split.
+
+
+rule simulate:
+    input:
+        grid=GRID_FILES,
+        noise=NOISE_TABLE,
+        code=src("produce.py", "simulate.py", "sampling.py", "shards.py", "observe/*.py"),
+    output:
+        "results/shards/{split}/{chunk}.parquet",
+    params:
+        grid_dir=GRID_DIR,
+        chunk=lambda w: CHUNKS[w.chunk],
+        n_spectra=lambda w: config["simulate"]["splits"][w.split],
+        seed=lambda w: chunk_seed(w.split, w.chunk),
+        sampling=config["sampling"],
+        observe=config["observe"],
+        row_group_size=config["simulate"]["row_group_size"],
+    wildcard_constraints:
+        split="|".join(SPLITS),
+        chunk="|".join(CHUNKS),
+    log:
+        "results/logs/simulate/{split}/{chunk}.log",
+    benchmark:
+        "results/benchmarks/simulate/{split}/{chunk}.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        ENV
+    group:
+        "sim"
+    script:
+        "../scripts/simulate_shard.py"
+
+
+ALL_TARGETS.extend(shard_paths(SPLITS))

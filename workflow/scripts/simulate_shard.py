@@ -1,0 +1,20 @@
+"""Snakemake adapter: simulate one chunk of one split into a Parquet shard."""
+
+from pfsdenoise.logs import setup_logging
+from pfsdenoise.produce import produce_shard
+
+setup_logging(snakemake.log[0])
+produce_shard(
+    snakemake.output[0],
+    grid_dir=snakemake.params.grid_dir,
+    noise_table=snakemake.input.noise,
+    split=snakemake.wildcards.split,
+    chunk=snakemake.params.chunk,
+    n_spectra=snakemake.params.n_spectra,
+    seed=snakemake.params.seed,
+    sampling=snakemake.params.sampling,
+    observe=snakemake.params.observe,
+    row_group_size=snakemake.params.row_group_size,
+    inputs=[snakemake.input.noise, snakemake.params.grid_dir],
+    code=snakemake.input.code,
+)
