@@ -4,17 +4,23 @@
 import sys
 from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.27")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
+from pfsdenoise.configuration import ConfigError, validate_config
+
 
 configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+# Validate (and fill defaults) before any job starts; every problem is named by its dotted key.
+try:
+    validate_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
 
 
 include: "workflow/rules/common.smk"

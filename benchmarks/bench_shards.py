@@ -76,12 +76,18 @@ def main() -> None:
 
             rows.append((f"write_shard {compression}", best_of(args.repeat, write), "write"))
             rows.append(
-                (f"read_shard {compression}", best_of(args.repeat, lambda p=path: read_shard(p)), "read")
+                (
+                    f"read_shard {compression}",
+                    best_of(args.repeat, lambda p=path: read_shard(p)),
+                    "read",
+                )
             )
             rows.append(
                 (
                     f"iter_shard_batches {compression}",
-                    best_of(args.repeat, lambda p=path: sum(len(b) for b in iter_shard_batches([p]))),
+                    best_of(
+                        args.repeat, lambda p=path: sum(len(b) for b in iter_shard_batches([p]))
+                    ),
                     "read",
                 )
             )

@@ -65,8 +65,12 @@ def produce_shard(
         raise ValueError(f"n_spectra must be >= 1, got {n_spectra}")
     ranges = chunk_ranges(chunk)
     grid = open_grid(grid_dir)
-    log.info("simulating %d spectra of chunk %s (%s), seed %d", n_spectra, chunk["name"], split, seed)
-    batch = simulate_chunk(grid, noise_table, n_spectra, seed, dict(sampling), dict(observe), ranges)
+    log.info(
+        "simulating %d spectra of chunk %s (%s), seed %d", n_spectra, chunk["name"], split, seed
+    )
+    batch = simulate_chunk(
+        grid, noise_table, n_spectra, seed, dict(sampling), dict(observe), ranges
+    )
     params = batch.params.copy()
     params.insert(0, "spectrum_id", spectrum_ids(split, chunk["name"], len(params)))
     record = make_record(

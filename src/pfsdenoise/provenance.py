@@ -124,7 +124,9 @@ def read_record(path: str | os.PathLike) -> dict[str, Any] | None:
     return None
 
 
-def provenance_chain(path: str | os.PathLike, max_depth: int = 12) -> list[tuple[int, str, dict | None]]:
+def provenance_chain(
+    path: str | os.PathLike, max_depth: int = 12
+) -> list[tuple[int, str, dict | None]]:
     """Walk a file's inputs recursively: a list of (depth, path, record) in depth-first order.
 
     Inputs are visited once each; a file with no record ends its branch.

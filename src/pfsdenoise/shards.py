@@ -220,9 +220,7 @@ def read_shard(path: str | os.PathLike, columns: Sequence[str] | None = None) ->
 def _check_columns(path: Any, schema: pa.Schema, columns: Sequence[str] | None) -> None:
     missing = [c for c in columns or () if c not in schema.names]
     if missing:
-        raise ShardError(
-            f"{path}: no column(s) {missing}; the shard has {schema.names}"
-        )
+        raise ShardError(f"{path}: no column(s) {missing}; the shard has {schema.names}")
 
 
 def iter_shard_batches(
@@ -241,7 +239,9 @@ def iter_shard_batches(
             ):
                 yield _to_batch(record_batch, metadata)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise ShardError(f"{path}: corrupt shard ({exc}); delete it and rerun its step") from exc
+            raise ShardError(
+                f"{path}: corrupt shard ({exc}); delete it and rerun its step"
+            ) from exc
 
 
 def concat_batches(batches: Iterable[SpectraBatch]) -> SpectraBatch:
@@ -287,7 +287,9 @@ def summarize(path: str | os.PathLike) -> str:
             desc = numeric.describe().T[["min", "50%", "max"]].rename(columns={"50%": "median"})
             lines.append("parameters (min / median / max):")
             for name, row in desc.iterrows():
-                lines.append(f"  {name:<18} {row['min']:>12.5g} {row['median']:>12.5g} {row['max']:>12.5g}")
+                lines.append(
+                    f"  {name:<18} {row['min']:>12.5g} {row['median']:>12.5g} {row['max']:>12.5g}"
+                )
     prov = meta.get("provenance")
     if prov:
         lines.append(
