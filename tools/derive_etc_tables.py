@@ -140,9 +140,9 @@ def _write_reference(src: Path, out: Path) -> None:
         s = signal * 10 ** (-0.4 * (mag - 18))
         medians.append(np.median(s * np.sqrt(n_exp) / np.sqrt(s + var_noobj)))
     header = (
-        "ETC reference run (gsetc_params_mr.txt: PFS.redMR.20211220.dat, sky 11005, seeing 0.8\",\n"
+        'ETC reference run (gsetc_params_mr.txt: PFS.redMR.20211220.dat, sky 11005, seeing 0.8",\n'
         "zenith 45 deg, field angle 0.675 deg, Moon ZA 30 deg, sep 60 deg, phase 0, 8 x 900 s,\n"
-        "sky-sub floor 0.01, diffuse stray 0.02, r_eff 0.3\" exponential, flat AB spectrum),\n"
+        'sky-sub floor 0.01, diffuse stray 0.02, r_eff 0.3" exponential, flat AB spectrum),\n'
         "outputs noise_mr.dat and snc_mr.dat, MR red arm (id 3), every 4th pixel.\n"
         "median S/N per pixel (8 exposures), AB 18 19 20 21 22: "
         + " ".join(f"{m:.2f}" for m in medians)

@@ -13,4 +13,4 @@ def noisy_realization(
     Used both by the simulator and by training augmentation (a fresh draw every epoch).
     """
     noise = rng.standard_normal(np.shape(flux_true), dtype=np.float32)
-    return (np.asarray(flux_true, dtype=np.float32) + np.asarray(sigma, dtype=np.float32) * noise)
+    return np.asarray(flux_true, dtype=np.float32) + np.asarray(sigma, dtype=np.float32) * noise

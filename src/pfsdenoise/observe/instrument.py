@@ -1,0 +1,132 @@
+"""The PFS medium-resolution red arm as the ETC describes it: pixels, optics, detector.
+
+Every number comes from the ``noise`` section of config.yaml, whose defaults cite the ETC's
+instrument file PFS.redMR.20211220.dat (Subaru PFS ETC, © Subaru PFS Project, MIT). The derived
+throughput table is read from ``pfsdenoise/data/etc_mr_throughput.txt``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+ARCSEC_PER_URAD = 0.206264806247097
+PHOTONS_PER_ERG_1NM = 5.03411747e8  # photons per erg at 1 nm: λ / (h c)
+
+
+def data_path(name: str):
+    """Path of a file shipped in ``pfsdenoise/data``."""
+    return resources.files("pfsdenoise") / "data" / name
+
+
+def load_table(name: str) -> np.ndarray:
+    """A whitespace table shipped in ``pfsdenoise/data`` (``#`` comment header)."""
+    with resources.as_file(data_path(name)) as path:
+        return np.loadtxt(path, ndmin=2)
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """Spectrograph arm and telescope constants (lengths as named, wavelengths in nm)."""
+
+    wave_min_nm: float
+    wave_max_nm: float
+    n_pix: int
+    extraction_width_pix: int
+    diameter_m: float
+    central_obstruction: float
+    field_radius_deg: float
+    efl_m: tuple[float, ...]
+    spot_rms_um: tuple[float, ...]
+    vignetting: tuple[float, ...]
+    fibre_radius_um: float
+    camera_f_ratio: float
+    ccd_thickness_um: float
+    pixel_um: float
+    ccd_temperature_k: float
+    camera_spot_rms_um: float
+    fibre_image_um: float
+    dark_e_per_s: float
+    read_noise_e: float
+    trace_separation_um: float
+    grating_lines: float
+    throughput_nm: np.ndarray
+    throughput: np.ndarray
+
+    @classmethod
+    def from_config(cls, noise: dict) -> Instrument:
+        """Build from the ``noise`` config section (``arm``, ``telescope``, ``camera`` keys)."""
+        arm, tel, cam = noise["arm"], noise["telescope"], noise["camera"]
+        thr = load_table("etc_mr_throughput.txt")
+        for key in ("efl_m", "spot_rms_um", "vignetting"):
+            if len(tel[key]) != 5:
+                raise ValueError(
+                    f"noise.telescope.{key} needs 5 values (field centre to edge), got {tel[key]}"
+                )
+        return cls(
+            wave_min_nm=float(arm["wave_min_nm"]),
+            wave_max_nm=float(arm["wave_max_nm"]),
+            n_pix=int(arm["n_pix"]),
+            extraction_width_pix=int(arm["extraction_width_pix"]),
+            diameter_m=float(tel["diameter_m"]),
+            central_obstruction=float(tel["central_obstruction"]),
+            field_radius_deg=float(tel["field_radius_deg"]),
+            efl_m=tuple(map(float, tel["efl_m"])),
+            spot_rms_um=tuple(map(float, tel["spot_rms_um"])),
+            vignetting=tuple(map(float, tel["vignetting"])),
+            fibre_radius_um=float(tel["fibre_radius_um"]),
+            camera_f_ratio=float(cam["f_ratio"]),
+            ccd_thickness_um=float(cam["ccd_thickness_um"]),
+            pixel_um=float(cam["pixel_um"]),
+            ccd_temperature_k=float(cam["temperature_k"]),
+            camera_spot_rms_um=float(cam["spot_rms_um"]),
+            fibre_image_um=float(cam["fibre_image_um"]),
+            dark_e_per_s=float(cam["dark_e_per_s"]),
+            read_noise_e=float(cam["read_noise_e"]),
+            trace_separation_um=float(cam["trace_separation_um"]),
+            grating_lines=float(cam["grating_lines"]),
+            throughput_nm=thr[:, 0],
+            throughput=thr[:, 1],
+        )
+
+    @property
+    def dl_nm(self) -> float:
+        """Pixel width [nm] (uniform in wavelength)."""
+        return (self.wave_max_nm - self.wave_min_nm) / self.n_pix
+
+    def pixel_edges_nm(self) -> np.ndarray:
+        return self.wave_min_nm + self.dl_nm * np.arange(self.n_pix + 1)
+
+    def pixel_centres_nm(self) -> np.ndarray:
+        return self.wave_min_nm + self.dl_nm * (np.arange(self.n_pix) + 0.5)
+
+    def _along_field(self, values: tuple[float, ...], field_angle) -> np.ndarray:
+        """Linear interpolation of a 5-node centre-to-edge quantity; clamped beyond the edge."""
+        nodes = np.linspace(0.0, self.field_radius_deg, 5)
+        return np.interp(field_angle, nodes, values)
+
+    def fibre_radius_arcsec(self, field_angle) -> np.ndarray:
+        """Fibre entrance radius on the sky [arcsec] (plate scale changes with field angle)."""
+        efl = self._along_field(self.efl_m, field_angle)
+        return self.fibre_radius_um / efl * ARCSEC_PER_URAD
+
+    def spot_rms_arcsec(self, field_angle) -> np.ndarray:
+        efl = self._along_field(self.efl_m, field_angle)
+        return self._along_field(self.spot_rms_um, field_angle) * ARCSEC_PER_URAD / efl
+
+    def effective_area_m2(self, wave_nm, field_angle=0.0) -> np.ndarray:
+        """Collecting area × vignetting × throughput [m²], no atmosphere, no fibre aperture."""
+        area = np.pi / 4 * self.diameter_m**2 * (1 - self.central_obstruction**2)
+        thr = np.interp(wave_nm, self.throughput_nm, self.throughput)
+        return area * np.multiply.outer(self._along_field(self.vignetting, field_angle), thr)
+
+    def sky_field_factor(self, field_angle) -> np.ndarray:
+        """Sky counts at ``field_angle`` relative to the centre: vignetting × fibre solid angle."""
+        vig = self._along_field(self.vignetting, field_angle) / self.vignetting[0]
+        return vig * (self.fibre_radius_arcsec(field_angle) / self.fibre_radius_arcsec(0.0)) ** 2
+
+    def object_field_factor(self, field_angle) -> np.ndarray:
+        """Object collecting-area factor at ``field_angle`` relative to the centre (vignetting)."""
+        return self._along_field(self.vignetting, field_angle) / self.vignetting[0]

@@ -1,0 +1,152 @@
+"""The observe step: high-resolution model spectra → noiseless and noisy MR-arm spectra.
+
+Doppler shift (on the model grid) → filter magnitude (with extinction) → one sparse
+"LSF ⊗ pixel" matrix onto the 4096 pixels → extinction on pixels → flux scale → ETC variance
+→ noisy realization → optional calibration distortion → mask, S/N and median normalization.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pfsdenoise.observe.calibration import draw_distortions
+from pfsdenoise.observe.instrument import Instrument
+from pfsdenoise.observe.lsf import KernelTable, pixel_matrix
+from pfsdenoise.observe.noise_table import FLUX_UNIT, Conditions, NoiseTable
+from pfsdenoise.observe.realization import noisy_realization
+from pfsdenoise.observe.star import (
+    C_KMS,
+    MagnitudeScaler,
+    doppler_shift,
+    extinction_curve,
+)
+
+SNR_DEFINITION = "median over unmasked pixels of flux_true / sigma (per pixel, all exposures)"
+
+
+@dataclass
+class Observation:
+    """Observed spectra of a batch, in units of 1e-17 erg s⁻¹ cm⁻² Å⁻¹ divided by ``norm``."""
+
+    flux: np.ndarray  # noisy, float32 (n, n_pix)
+    flux_true: np.ndarray
+    sigma: np.ndarray
+    mask: np.ndarray  # bool, True = unusable
+    snr: np.ndarray  # (n,)
+    norm: np.ndarray  # (n,) [1e-17 erg s⁻¹ cm⁻² Å⁻¹]
+
+
+class Observer:
+    """Precomputed operators for observing spectra from one model grid with one noise table."""
+
+    def __init__(self, wave_aa: np.ndarray, log_step: float, noise_table: str, observe: dict):
+        self.table = NoiseTable(noise_table)
+        self.inst = Instrument.from_config(self.table.meta["noise_config"])
+        self.cfg = observe
+        self.wave_aa = np.asarray(wave_aa, dtype=np.float64)
+        self.log_step = float(log_step)
+        self.pix_aa = self.inst.pixel_centres_nm() * 10
+        kernel = KernelTable(self.inst, int(observe["lsf_half_width_pix"]))
+        margin = (kernel.half_width + 1) * self.inst.dl_nm * 10
+        need = (self.inst.wave_min_nm * 10 - margin, self.inst.wave_max_nm * 10 + margin)
+        if self.wave_aa[0] > need[0] or self.wave_aa[-1] < need[1]:
+            raise ValueError(
+                f"model grid covers {self.wave_aa[0]:.1f}-{self.wave_aa[-1]:.1f} Å but the MR "
+                f"arm with its LSF window needs {need[0]:.1f}-{need[1]:.1f} Å"
+            )
+        self._need = need
+        widths = self.wave_aa * self.log_step / (self.inst.dl_nm * 10)
+        self.matrix = pixel_matrix(self.inst, kernel, self.wave_aa / 10, widths)
+        law, r_v = observe["extinction_law"], float(observe["r_v"])
+        self.pix_ext = extinction_curve(self.pix_aa, law, r_v)
+        self.mags = MagnitudeScaler(
+            self.wave_aa, observe["filter"], law, r_v, float(observe["filter_max_outside"])
+        )
+        lo, hi = observe["normalization"]["wave_min"], observe["normalization"]["wave_max"]
+        self.norm_window = (self.pix_aa >= lo) & (self.pix_aa <= hi)
+        if not self.norm_window.any():
+            raise ValueError(f"observe.normalization window {lo}-{hi} Å holds no MR pixel")
+
+    def check_rv(self, rv_kms: np.ndarray) -> None:
+        """Raise if a Doppler shift moves the needed wavelength span off the grid."""
+        z = np.asarray(rv_kms, dtype=np.float64) / C_KMS
+        lo = self._need[0] / (1 + z)
+        hi = self._need[1] / (1 + z)
+        bad = ~np.isfinite(z) | (lo < self.wave_aa[0]) | (hi > self.wave_aa[-1])
+        if bad.any():
+            raise ValueError(
+                f"rv = {np.asarray(rv_kms)[bad][0]} km/s shifts the MR arm off the grid "
+                f"({self.wave_aa[0]:.0f}-{self.wave_aa[-1]:.0f} Å)"
+            )
+
+    def noiseless(self, model: np.ndarray, rv, ebv, mag) -> np.ndarray:
+        """Noiseless MR spectra above the atmosphere [1e-17 erg s⁻¹ cm⁻² Å⁻¹], (n, n_pix)."""
+        model = np.asarray(model)
+        if not np.all(np.isfinite(model)):
+            row = int(np.flatnonzero(~np.all(np.isfinite(model), axis=1))[0])
+            raise ValueError(f"model flux of spectrum {row} in the batch has non-finite values")
+        self.check_rv(rv)
+        shifted = doppler_shift(model, rv, self.log_step)
+        maggies = self.mags.maggies(shifted, ebv)
+        if np.any(maggies <= 0):
+            raise ValueError(f"model spectrum has no flux in filter {self.mags.filter_name}")
+        scale = 10 ** (-0.4 * np.asarray(mag, dtype=np.float64)) / maggies / FLUX_UNIT
+        pix = np.asarray(self.matrix @ shifted.T).T
+        ext = 10 ** (-0.4 * np.multiply.outer(np.asarray(ebv, dtype=np.float64), self.pix_ext))
+        return pix * ext * scale[:, None]
+
+    def observe(
+        self, model: np.ndarray, params: dict[str, np.ndarray], rng: np.random.Generator
+    ) -> Observation:
+        """Observe a batch; ``params`` holds rv, ebv, mag and the Conditions fields."""
+        exp_time = np.asarray(params["exp_time"], dtype=np.float64)
+        if np.any(~(exp_time > 0)) or np.any(~(np.asarray(params["n_exp"]) >= 1)):
+            raise ValueError(
+                f"exp_time must be > 0 s and n_exp >= 1, got exp_time={exp_time.min()}, "
+                f"n_exp={np.min(params['n_exp'])}"
+            )
+        flux_true = self.noiseless(model, params["rv"], params["ebv"], params["mag"])
+        cond = Conditions(**{k: np.asarray(params[k]) for k in Conditions.__annotations__})
+        conv = self.table.counts_per_flux(cond)
+        background = self.table.background_variance(cond)
+        n_exp = np.asarray(cond.n_exp, dtype=np.float64)[:, None]
+        counts = flux_true * conv
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sigma = np.sqrt(n_exp * (counts + background)) / (n_exp * conv)
+        ratio = background / np.median(background, axis=1, keepdims=True)
+        mask = ~np.isfinite(sigma) | (conv <= 0)
+        mask |= ratio > float(self.cfg["mask"]["sky_variance_ratio"])
+        sigma = np.where(np.isfinite(sigma), sigma, 0.0)
+        flux = noisy_realization(flux_true, sigma, rng).astype(np.float64)
+        calib = self.cfg["calibration"]
+        if calib["apply"]:
+            curves = draw_distortions(
+                self.pix_aa, len(flux), rng, float(calib["amplitude"]), float(calib["scale"])
+            )
+            flux *= curves
+            sigma = sigma * curves
+        return self._finish(flux, flux_true, sigma, mask)
+
+    def _finish(self, flux, flux_true, sigma, mask) -> Observation:
+        use = self.norm_window & ~mask
+        norm = np.array([np.median(f[u]) for f, u in zip(flux, use, strict=True)])
+        if np.any(~(norm > 0)):
+            row = int(np.flatnonzero(~(norm > 0))[0])
+            raise ValueError(
+                f"spectrum {row}: median noisy flux in the normalization window is {norm[row]}; "
+                "the spectrum is too faint for median normalization"
+            )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(mask, np.nan, flux_true / sigma)
+        snr = np.nanmedian(ratio, axis=1)
+        k = norm[:, None]
+        return Observation(
+            flux=(flux / k).astype(np.float32),
+            flux_true=(flux_true / k).astype(np.float32),
+            sigma=(sigma / k).astype(np.float32),
+            mask=mask,
+            snr=snr,
+            norm=norm,
+        )

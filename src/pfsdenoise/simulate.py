@@ -1,0 +1,83 @@
+"""Simulate one chunk of PFS MR observations: sample parameters, interpolate the grid, observe."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from pfsdenoise.grid import Grid, complete_cells, interpolate
+from pfsdenoise.observe.pipeline import SNR_DEFINITION, Observer
+from pfsdenoise.observe.sky import airmass
+from pfsdenoise.sampling import PARAM_ORDER, STELLAR, sample_parameters
+from pfsdenoise.shards import SpectraBatch
+
+UNITS = {
+    "teff": "K", "logg": "dex (cgs)", "mh": "dex", "alpha": "dex", "rv": "km/s", "ebv": "mag",
+    "mag": "AB mag", "zenith_angle": "deg", "field_angle": "deg", "seeing": "arcsec FWHM at 800 nm",
+    "moon_zenith_angle": "deg (>= 90: below horizon)", "moon_separation": "deg",
+    "moon_phase": "0 = new, 0.5 = full, 1 = new", "exp_time": "s", "n_exp": "count",
+    "airmass": "", "snr": "per pixel", "norm": "1e-17 erg/s/cm2/A",
+    "flux": "normalized (divided by norm)", "flux_true": "normalized (divided by norm)",
+    "sigma": "normalized (divided by norm)", "wave": "Angstrom, vacuum, pixel centres",
+}  # fmt: skip
+
+
+def simulate_chunk(
+    grid: Grid,
+    noise_table_path: str,
+    n: int,
+    seed: int,
+    sampling: Mapping,
+    observe: Mapping,
+    ranges: Mapping[str, tuple[float, float]],
+) -> SpectraBatch:
+    """Simulate ``n`` observed spectra (shard content without ``spectrum_id``).
+
+    Parameters are drawn from ``sampling`` truncated to ``ranges`` and redrawn in grid holes;
+    spectra are processed in batches of ``observe['batch_size']``. Deterministic in ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    stellar_ranges = dict(ranges)
+    for name in STELLAR:  # never sample outside the grid axes
+        axis = grid.axes[name]
+        lo, hi = stellar_ranges.get(name, (axis[0], axis[-1]))
+        stellar_ranges[name] = (max(lo, axis[0]), min(hi, axis[-1]))
+    params = sample_parameters(
+        sampling, n, rng, stellar_ranges, accept=lambda p: complete_cells(grid, p)
+    )
+    observer = Observer(grid.wave, grid.log_step, noise_table_path, dict(observe))
+    observer.check_rv(params["rv"])
+    batch = int(observe["batch_size"])
+    parts = []
+    for start in range(0, n, batch):
+        sl = slice(start, min(start + batch, n))
+        stellar = np.column_stack([params[p][sl] for p in STELLAR])
+        model = interpolate(grid, stellar)
+        parts.append(observer.observe(model, {k: v[sl] for k, v in params.items()}, rng))
+    spectra = {
+        name: np.concatenate([getattr(p, name) for p in parts])
+        for name in ("flux", "flux_true", "sigma", "mask")
+    }
+    table = pd.DataFrame({p: params[p] for p in PARAM_ORDER})
+    table["airmass"] = airmass(table["zenith_angle"].to_numpy())
+    table["snr"] = np.concatenate([p.snr for p in parts])
+    table["norm"] = np.concatenate([p.norm for p in parts])
+    norm_cfg = observe["normalization"]
+    metadata = {
+        "units": UNITS,
+        "snr_definition": SNR_DEFINITION,
+        "normalization": (
+            f"flux, flux_true and sigma divided by norm = median of the noisy flux over unmasked "
+            f"pixels in {norm_cfg['wave_min']}-{norm_cfg['wave_max']} A"
+        ),
+        "filter": observe["filter"],
+        "observe": dict(observe),
+        "calibration_distortion": (
+            "applied to flux and sigma (not flux_true) before normalization"
+            if observe["calibration"]["apply"]
+            else "not applied"
+        ),
+    }
+    return SpectraBatch(params=table, spectra=spectra, wave=observer.pix_aa, metadata=metadata)
