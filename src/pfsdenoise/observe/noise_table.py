@@ -245,3 +245,25 @@ class NoiseTable:
         atm = 10 ** (-0.4 * np.multiply.outer(secz, t["extinction_k"])) * t["telluric"]
         scale = off * np.asarray(c.exp_time, dtype=np.float64)
         return atm * ap_pix * t["object_per_s"] * scale[:, None]
+
+
+def produce_noise_table(output: str | Path, noise: dict, code: list[str] = ()) -> None:
+    """Build the noise table from the ``noise`` config section, write it atomically, and write
+    its provenance sidecar (``<output>.prov.json``) citing the shipped ETC-derived tables."""
+    from pfsdenoise.observe.instrument import data_path
+    from pfsdenoise.provenance import make_record, write_sidecar
+
+    write_noise_table(output, build_noise_table(noise))
+    shipped = [
+        str(data_path(name))
+        for name in ("etc_mr_throughput.txt", "etc_mr_skylines.txt", "etc_mr_telluric.txt",
+                     "etc_si_index.txt")
+    ]  # fmt: skip
+    record = make_record(
+        "noise_table",
+        config=noise,
+        inputs=shipped,
+        code=code,
+        extra={"source": "Subaru PFS ETC (Hirata et al. 2012), commit aac84fa2; MIT"},
+    )
+    write_sidecar(output, record)
