@@ -153,7 +153,7 @@ def main() -> None:
         and abund.get(r[1], -99) > -29
     ]
     strength = strength_index(raw, species, abund)
-    keep = [r + (s,) for r, s in zip(raw, strength, strict=True) if s > STRENGTH_CUT]
+    keep = [(*r, s) for r, s in zip(raw, strength, strict=True) if s > STRENGTH_CUT]
     keep.sort(key=lambda r: r[0])
     header = (
         "# Atomic lines for the pfsdenoise embedded synthetic grid (6570-9070 A air).\n"

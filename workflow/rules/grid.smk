@@ -1,1 +1,94 @@
-# rules for the grid stage (in progress)
+# Spectral grid: the embedded synthetic grid (one job per Teff slice, then a merge) or an import
+# of BOSZ files. Either way downstream rules take GRID_FILES as input and pass GRID_DIR.
+
+GRID_CFG = config["grid"]
+GRID_DIR = f"results/grid/{GRID_CFG['name']}"
+GRID_FILES = [
+    f"{GRID_DIR}/{name}"
+    for name in (
+        "grid.json",
+        "grid.json.prov.json",
+        "wave.npy",
+        "flux.npy",
+        "continuum.npy",
+        "valid.npy",
+    )
+]
+GRID_TEFFS = [f"{t:g}" for t in GRID_CFG["axes"]["teff"]]
+GRID_BUILD = {
+    k: GRID_CFG[k] for k in ("wave_min", "wave_max", "resolution", "logg_min")
+}
+
+
+rule grid_slice:
+    input:
+        code=src("grid/*.py", "data/linelist_*.csv"),
+    output:
+        directory(f"results/grid/_slices/{GRID_CFG['name']}/teff{{teff}}"),
+    log:
+        f"results/logs/grid/{GRID_CFG['name']}/slice_teff{{teff}}.log",
+    wildcard_constraints:
+        teff="|".join(GRID_TEFFS),
+    conda:
+        ENV
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        teff=lambda w: float(w.teff),
+        axes=GRID_CFG["axes"],
+        build=GRID_BUILD,
+        model=GRID_CFG["synthetic"],
+    script:
+        "../scripts/grid_slice.py"
+
+
+if GRID_CFG["source"] == "synthetic":
+
+    rule grid_merge:
+        input:
+            slices=expand(
+                f"results/grid/_slices/{GRID_CFG['name']}/teff{{teff}}",
+                teff=GRID_TEFFS,
+            ),
+            code=src("grid/store.py", "grid/build.py"),
+        output:
+            GRID_FILES,
+        log:
+            f"results/logs/grid/{GRID_CFG['name']}/merge.log",
+        conda:
+            ENV
+        resources:
+            mem_mb=2000,
+            runtime=20,
+        params:
+            grid_dir=lambda w, output: str(Path(output[0]).parent),
+            config=GRID_CFG,
+        script:
+            "../scripts/grid_merge.py"
+
+else:
+
+    rule grid_import_bosz:
+        input:
+            code=src("grid/store.py", "grid/bosz.py", "grid/wavelength.py"),
+        output:
+            GRID_FILES,
+        log:
+            f"results/logs/grid/{GRID_CFG['name']}/import_bosz.log",
+        conda:
+            ENV
+        resources:
+            mem_mb=4000,
+            runtime=120,
+        params:
+            grid_dir=lambda w, output: str(Path(output[0]).parent),
+            directory=GRID_CFG["bosz"]["directory"],
+            release=GRID_CFG["bosz"]["release"],
+            build=GRID_BUILD,
+            axes=GRID_CFG["axes"],
+        script:
+            "../scripts/grid_import_bosz.py"
+
+
+ALL_TARGETS.append(f"{GRID_DIR}/grid.json")
