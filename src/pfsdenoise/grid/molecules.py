@@ -113,7 +113,7 @@ def _comb(wave: np.ndarray, band_index: int, band: Band) -> np.ndarray:
     log_step = np.log(wave[1] / wave[0])
     half = int(np.ceil(4 * COMB_WIDTH / (band.head * log_step)))
     for c, s in zip(centres, strengths, strict=True):
-        i = int(round(np.log(c / wave[0]) / log_step))
+        i = round(np.log(c / wave[0]) / log_step)
         lo, hi = max(i - half, 0), min(i + half + 1, len(wave))
         if lo < hi:
             comb[lo:hi] += s * np.exp(-0.5 * ((wave[lo:hi] - c) / COMB_WIDTH) ** 2)
