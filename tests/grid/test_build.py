@@ -17,7 +17,7 @@ BUILD = {
 
 def test_slices_merge_into_one_grid_with_holes(tmp_path):
     for t in AXES["teff"]:
-        build_slice(tmp_path / f"s{t:g}", t, AXES, **BUILD)
+        build_slice(tmp_path / f"s{t:g}", t, AXES, continuum=True, **BUILD)
     merge_slices(tmp_path / "grid", [tmp_path / "s7000", tmp_path / "s5000"])
     grid = open_grid(tmp_path / "grid")
     np.testing.assert_array_equal(grid.axes["teff"], [5000.0, 7000.0])

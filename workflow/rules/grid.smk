@@ -3,6 +3,8 @@
 
 GRID_CFG = config["grid"]
 GRID_DIR = f"results/grid/{GRID_CFG['name']}"
+# BOSZ files always carry a continuum; the synthetic grid stores it only when asked.
+GRID_HAS_CONTINUUM = GRID_CFG["source"] == "bosz" or GRID_CFG["continuum"]
 GRID_FILES = [
     f"{GRID_DIR}/{name}"
     for name in (
@@ -10,10 +12,9 @@ GRID_FILES = [
         "grid.json.prov.json",
         "wave.npy",
         "flux.npy",
-        "continuum.npy",
         "valid.npy",
     )
-]
+] + ([f"{GRID_DIR}/continuum.npy"] if GRID_HAS_CONTINUUM else [])
 GRID_TEFFS = [f"{t:g}" for t in GRID_CFG["axes"]["teff"]]
 GRID_BUILD = {
     k: GRID_CFG[k] for k in ("wave_min", "wave_max", "resolution", "logg_min")
@@ -39,6 +40,7 @@ rule grid_slice:
         axes=GRID_CFG["axes"],
         build=GRID_BUILD,
         model=GRID_CFG["synthetic"],
+        continuum=GRID_CFG["continuum"],
     script:
         "../scripts/grid_slice.py"
 

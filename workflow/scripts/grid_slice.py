@@ -15,6 +15,7 @@ build_slice(
     resolution=build["resolution"],
     logg_min=build["logg_min"],
     model=snakemake.params.model,
+    continuum=snakemake.params.continuum,
     provenance=make_record(
         "grid_slice",
         config={**build, "axes": snakemake.params.axes, "model": snakemake.params.model},

@@ -46,9 +46,14 @@ def build_slice(
     resolution: float,
     logg_min: Sequence[Sequence[float]],
     model: Mapping[str, Any] | None = None,
+    continuum: bool = False,
     provenance: Mapping[str, Any] | None = None,
 ) -> float:
-    """Compute all nodes at one Teff and write them as a one-Teff grid; returns seconds per node."""
+    """Compute all nodes at one Teff and write them as a one-Teff grid; returns seconds per node.
+
+    ``continuum`` stores the model continuum too (it is pi B(color_ratio Teff), recorded in the
+    metadata, so the default leaves it out and halves the grid's size).
+    """
     params = ModelParameters.from_config(dict(model or {}))
     wave = grid_wave(wave_min, wave_max, resolution)
     slice_axes = {"teff": [teff], **{k: list(axes[k]) for k in ("logg", "mh", "alpha")}}
@@ -58,10 +63,14 @@ def build_slice(
         path,
         slice_axes,
         wave,
-        continuum=True,
+        continuum=continuum,
         source="synthetic",
         resolution=resolution,
-        metadata={"model": params.as_dict(), "logg_min": [list(r) for r in logg_min]},
+        metadata={
+            "model": params.as_dict(),
+            "logg_min": [list(r) for r in logg_min],
+            "continuum_model": "pi B_lambda(color_ratio * teff)",
+        },
         provenance=provenance,
     ) as writer:
         for i, logg in enumerate(slice_axes["logg"]):
@@ -70,7 +79,7 @@ def build_slice(
             for j, mh in enumerate(slice_axes["mh"]):
                 for k, alpha in enumerate(slice_axes["alpha"]):
                     flux, cont = synthetic_spectrum(wave, teff, logg, mh, alpha, params)
-                    writer.set_node((0, i, j, k), flux, cont)
+                    writer.set_node((0, i, j, k), flux, cont if continuum else None)
                     n_nodes += 1
     per_node = (time.perf_counter() - start) / max(n_nodes, 1)
     log.info("Teff %g: %d nodes, %.3f s per node", teff, n_nodes, per_node)
@@ -101,7 +110,7 @@ def merge_slices(
         path,
         axes,
         first.wave,
-        continuum=True,
+        continuum=first.continuum is not None,
         source=first.metadata["source"],
         resolution=first.metadata["resolution"],
         metadata=meta,
@@ -109,4 +118,5 @@ def merge_slices(
     ) as writer:
         for t, g in enumerate(grids):
             for index in zip(*np.nonzero(g.valid), strict=True):
-                writer.set_node((t, *index[1:]), g.flux[index], g.continuum[index])
+                cont = None if g.continuum is None else g.continuum[index]
+                writer.set_node((t, *index[1:]), g.flux[index], cont)

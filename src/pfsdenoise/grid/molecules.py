@@ -14,6 +14,7 @@ below ~3300 K, and CN red bands are a few % deep in K giants and negligible in d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -103,6 +104,14 @@ def band_strength(name: str, teff: float, logg: float, mh: float, alpha: float) 
     return tau
 
 
+@lru_cache(maxsize=64)
+def _comb_cached(start: float, log_step: float, n: int, band_index: int) -> np.ndarray:
+    wave = start * np.exp(log_step * np.arange(n))
+    comb = _comb(wave, band_index, BANDS[band_index])
+    comb.flags.writeable = False
+    return comb
+
+
 def _comb(wave: np.ndarray, band_index: int, band: Band) -> np.ndarray:
     """Fixed pseudo-random rotational lines (same for every star) over the band's tail."""
     rng = make_rng(0, "molecular-comb", band_index)
@@ -133,5 +142,6 @@ def molecular_opacity(
         if tau < 1e-4:
             continue
         tail = np.where(wave >= band.head, np.exp(-(wave - band.head) / band.scale), 0.0)
-        eta += tau * tail * ((1 - COMB_SHARE) + COMB_SHARE * _comb(wave, k, band))
+        comb = _comb_cached(float(wave[0]), float(np.log(wave[1] / wave[0])), len(wave), k)
+        eta += tau * tail * ((1 - COMB_SHARE) + COMB_SHARE * comb)
     return eta
