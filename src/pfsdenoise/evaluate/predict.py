@@ -1,0 +1,100 @@
+"""Denoise a test shard with one method and write the prediction shard.
+
+A prediction shard has the test shard's ``spectrum_id`` column in the same order, the spectral
+column ``flux_denoised`` and the same wavelength grid; :mod:`.alignment` checks all three.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from pfsdenoise.evaluate.baselines import TUNABLE, baseline_function
+from pfsdenoise.evaluate.baselines.pca import load_basis
+from pfsdenoise.evaluate.tuning import TunedDenoiser, TunedParams, load_params
+from pfsdenoise.shards import iter_shard_batches, read_metadata, write_shard
+
+log = logging.getLogger(__name__)
+
+INPUT_COLUMNS = ("spectrum_id", "flux", "sigma", "mask")
+
+
+class Denoiser(Protocol):
+    def denoise(self, flux: np.ndarray, sigma: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
+
+
+def baseline_denoiser(
+    name: str,
+    params_path: str | os.PathLike | None = None,
+    basis_path: str | os.PathLike | None = None,
+) -> TunedDenoiser:
+    """Build a baseline from its tuned parameters (and, for ``pca``, its basis)."""
+    basis = load_basis(basis_path) if basis_path else None
+    func = baseline_function(name, basis)
+    if name in TUNABLE:
+        if params_path is None:
+            raise ValueError(f"baseline {name!r} needs its tuned parameters (params.json)")
+        tuned = load_params(params_path)
+        if tuned.method != name:
+            raise ValueError(f"{params_path}: parameters of {tuned.method!r}, not of {name!r}")
+    else:
+        tuned = TunedParams(name, [0.0, 1.0], [{}])
+    return TunedDenoiser(func, tuned)
+
+
+def denoise_shard(
+    test_path: str | os.PathLike,
+    output: str | os.PathLike,
+    denoiser: Denoiser,
+    *,
+    method: str,
+    batch_size: int,
+    provenance: Mapping[str, Any] | None = None,
+) -> dict[str, float]:
+    """Denoise every spectrum of ``test_path`` in batches; write ``output``; return timing."""
+    ids: list[np.ndarray] = []
+    preds: list[np.ndarray] = []
+    elapsed = 0.0
+    for batch in iter_shard_batches([test_path], batch_size=batch_size, columns=INPUT_COLUMNS):
+        start = time.perf_counter()
+        pred = np.asarray(
+            denoiser.denoise(batch.spectra["flux"], batch.spectra["sigma"], batch.spectra["mask"])
+        )
+        elapsed += time.perf_counter() - start
+        if pred.shape != batch.spectra["flux"].shape:
+            raise ValueError(
+                f"method {method!r} returned shape {pred.shape} for input {batch.spectra['flux'].shape}"
+            )
+        ids.append(np.asarray(batch.params["spectrum_id"], dtype=object))
+        preds.append(pred.astype(np.float32))
+    meta = read_metadata(test_path)
+    n = sum(len(i) for i in ids)
+    flux = np.concatenate(preds) if preds else np.zeros((0, meta["wave"].size), np.float32)
+    params = pd.DataFrame(
+        {"spectrum_id": np.concatenate(ids) if ids else np.array([], dtype=object)}
+    )
+    rate = n / elapsed if elapsed > 0 else float("nan")
+    write_shard(
+        output,
+        params,
+        {"flux_denoised": flux},
+        meta["wave"],
+        provenance=provenance,
+        units={
+            "flux_denoised": "normalized (same factor as the test shard's flux)",
+            "wave": meta.get("units", {}).get("wave", "Angstrom (vacuum)"),
+        },
+        extra_metadata={
+            "method": method,
+            "test_shard": os.fspath(test_path),
+            "spectra_per_s": rate,
+        },
+    )
+    log.info("%s: %d spectra denoised with %s at %.1f spectra/s", output, n, method, rate)
+    return {"n": n, "seconds": elapsed, "spectra_per_s": rate}

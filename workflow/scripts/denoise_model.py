@@ -1,0 +1,22 @@
+"""Snakemake adapter: denoise one test shard with one trained model (GPU when present)."""
+
+from pfsdenoise.learn.checkpoint import load_denoiser
+
+from pfsdenoise.evaluate.predict import denoise_shard
+from pfsdenoise.logs import setup_logging
+from pfsdenoise.provenance import make_record
+
+setup_logging(snakemake.log[0])
+denoise_shard(
+    snakemake.input.shard,
+    snakemake.output[0],
+    load_denoiser(snakemake.input.model),
+    method=snakemake.wildcards.model,
+    batch_size=snakemake.params.batch_size,
+    provenance=make_record(
+        "denoise",
+        config={"method": snakemake.wildcards.model, "batch_size": snakemake.params.batch_size},
+        inputs=[snakemake.input.shard, snakemake.input.model],
+        code=snakemake.input.code,
+    ),
+)

@@ -1,0 +1,24 @@
+"""Snakemake adapter: per-spectrum errors of one method over all test shards."""
+
+from pfsdenoise.evaluate.errors import write_error_table
+from pfsdenoise.logs import setup_logging
+from pfsdenoise.provenance import make_record
+
+setup_logging(snakemake.log[0])
+m = snakemake.params.metrics
+write_error_table(
+    snakemake.input.test,
+    snakemake.input.pred,
+    snakemake.output[0],
+    method=snakemake.wildcards.method,
+    lines=m["lines"],
+    line_half_width=m["line_half_width"],
+    min_truth=m["min_truth"],
+    batch_size=snakemake.params.batch_size,
+    provenance=make_record(
+        "errors",
+        config={"metrics": m},
+        inputs=[*snakemake.input.test, *snakemake.input.pred],
+        code=snakemake.input.code,
+    ),
+)

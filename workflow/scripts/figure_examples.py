@@ -1,0 +1,15 @@
+"""Snakemake adapter: example spectra of one method at low, median and high S/N."""
+
+from pfsdenoise.logs import setup_logging
+from pfsdenoise.plots.files import examples_files
+
+setup_logging(snakemake.log[0])
+examples_files(
+    snakemake.input.errors,
+    snakemake.input.test,
+    snakemake.input.pred,
+    [snakemake.output.png, snakemake.output.pdf],
+    method=snakemake.wildcards.method,
+    options=snakemake.params.plots,
+    code=snakemake.input.code,
+)

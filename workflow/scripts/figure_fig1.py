@@ -1,0 +1,12 @@
+"""Snakemake adapter: the paper's Fig. 1 for one method or overlaid for all."""
+
+from pfsdenoise.logs import setup_logging
+from pfsdenoise.plots.files import fig1_files
+
+setup_logging(snakemake.log[0])
+fig1_files(
+    snakemake.params.bins,
+    [snakemake.output.png, snakemake.output.pdf],
+    options=snakemake.params.plots,
+    code=snakemake.input.code,
+)
