@@ -1,0 +1,292 @@
+"""Training data: streamed shards, a fresh noise and calibration draw per epoch, fixed validation.
+
+Training batches are built from the noiseless flux and σ of the shards: each epoch multiplies
+them by a fresh smooth flux-calibration distortion (:func:`draw_distortions`) and draws a fresh
+noise realization (:func:`noisy_realization`), both with a generator seeded by
+(global seed, model, epoch), so a resumed run sees the same data as an uninterrupted one.
+
+The distortion applies by default to the input *and* the target (``distort: both``): a
+calibration error is a property of the observed spectrum, and the noiseless median-normalized
+flux keeps the star's spectral energy distribution, which a smooth distortion is degenerate with
+(Teff, extinction). Asking the network to undo it (``distort: input``) would ask it to guess the
+calibration; asking it to preserve it teaches the robustness Pál & Dobos (2024) wanted, a denoiser
+that does not depend on the continuum shape. σ is distorted with the flux (it is calibrated by the
+same curve).
+
+Validation uses the stored noisy flux (fixed realizations), so epochs compare.
+
+Masked pixels (mask True) are filled by linear interpolation from their unmasked neighbours,
+given σ = ``sigma_clip`` in the σ channel, and excluded from the loss.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pfsdenoise.observe.calibration import draw_distortions
+from pfsdenoise.observe.realization import noisy_realization
+from pfsdenoise.shards import SCHEMA_VERSION, iter_shard_batches, read_metadata
+
+log = logging.getLogger(__name__)
+
+TRAIN_COLUMNS = ("spectrum_id", "flux_true", "sigma", "mask")
+VAL_COLUMNS = ("spectrum_id", "flux", "flux_true", "sigma", "mask")
+SIGMA_CLIP = 10.0
+"""σ given to masked pixels and the largest σ passed to a model (normalized units): a pixel with
+σ of ten times the median flux carries no information."""
+
+
+class DataError(ValueError):
+    """Shards that cannot be used for training (grids, schema, non-finite values)."""
+
+
+@dataclass
+class Batch:
+    """One minibatch, float32 ``(n, n_pix)`` arrays; ``weight`` is 1 on pixels in the loss."""
+
+    flux: np.ndarray
+    sigma: np.ndarray
+    mask: np.ndarray
+    target: np.ndarray
+    weight: np.ndarray
+    ids: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.flux)
+
+
+@dataclass
+class ShardSet:
+    """A list of shards checked to share one wavelength grid and the schema version."""
+
+    paths: list[str]
+    wave: np.ndarray
+    n_rows: int
+    metadata: dict
+
+
+def open_shards(
+    paths: Sequence[str | os.PathLike], expect_wave: np.ndarray | None = None, role: str = "train"
+) -> ShardSet:
+    """Check the shards' schema and wavelength grid (against each other and ``expect_wave``)."""
+    import pyarrow.parquet as pq
+
+    paths = [str(p) for p in paths]
+    if not paths:
+        raise DataError(f"no {role} shards given")
+    wave = None
+    meta0: dict = {}
+    n_rows = 0
+    for path in paths:
+        meta = read_metadata(path)  # raises ShardError on a foreign schema version
+        if int(meta.get("schema_version", -1)) != SCHEMA_VERSION:
+            raise DataError(
+                f"{path}: schema version {meta.get('schema_version')}, expected {SCHEMA_VERSION}"
+            )
+        if wave is None:
+            wave, meta0 = meta["wave"], meta
+        elif not _same_grid(meta["wave"], wave):
+            raise DataError(
+                f"{path}: wavelength grid ({meta['wave'].size} px, {meta['wave'][0]:.3f}-"
+                f"{meta['wave'][-1]:.3f}) differs from {paths[0]}'s; all {role} shards must "
+                "come from one simulation run"
+            )
+        n_rows += pq.ParquetFile(path).metadata.num_rows
+    assert wave is not None
+    if expect_wave is not None and not _same_grid(wave, expect_wave):
+        raise DataError(
+            f"{role} shards ({paths[0]}) have a wavelength grid of {wave.size} px "
+            f"{wave[0]:.3f}-{wave[-1]:.3f} Å; the model expects {np.size(expect_wave)} px "
+            f"{expect_wave[0]:.3f}-{expect_wave[-1]:.3f} Å: use shards of the model's grid"
+        )
+    return ShardSet(paths, wave, n_rows, meta0)
+
+
+def _same_grid(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == np.shape(b) and bool(np.allclose(a, b, rtol=0, atol=1e-6))
+
+
+def fill_masked(flux: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Copy of ``flux`` with masked (or non-finite) pixels linearly interpolated per row."""
+    out = np.array(flux, dtype=np.float32, copy=True)
+    bad = mask | ~np.isfinite(out)
+    x = np.arange(out.shape[1])
+    for i in np.flatnonzero(bad.any(axis=1)):
+        good = ~bad[i]
+        out[i, bad[i]] = np.interp(x[bad[i]], x[good], out[i, good]) if good.any() else 1.0
+    return out
+
+
+def prepare_inputs(
+    flux: np.ndarray, sigma: np.ndarray, mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Model inputs from observed arrays: masked pixels filled, σ clipped, mask as bool.
+
+    Non-finite flux or σ, or σ ≤ 0, is treated as masked (never propagated as NaN).
+    """
+    flux = np.asarray(flux, dtype=np.float32)
+    sigma = np.asarray(sigma, dtype=np.float32)
+    if flux.ndim != 2 or flux.shape != sigma.shape or flux.shape != np.shape(mask):
+        raise DataError(
+            f"flux {flux.shape}, sigma {sigma.shape}, mask {np.shape(mask)}: expected three "
+            "(n, n_pix) arrays of one shape"
+        )
+    with np.errstate(invalid="ignore"):
+        bad = np.asarray(mask, dtype=bool) | ~np.isfinite(flux) | ~np.isfinite(sigma) | ~(sigma > 0)
+    filled = fill_masked(flux, bad)
+    sig = np.where(bad, SIGMA_CLIP, np.minimum(sigma, SIGMA_CLIP)).astype(np.float32)
+    return filled, sig, bad
+
+
+def _check_finite(
+    path_hint: str, ids: np.ndarray, name: str, values: np.ndarray, mask: np.ndarray
+) -> None:
+    bad = ~np.isfinite(values) & ~mask
+    if bad.any():
+        row, pix = np.argwhere(bad)[0]
+        raise DataError(
+            f"non-finite {name} in unmasked pixels of {int(bad.any(axis=1).sum())} spectra "
+            f"({path_hint}), first: spectrum {ids[row]!r} pixel {pix}; fix or mask them in the shard"
+        )
+
+
+def _make_batch(
+    flux: np.ndarray,
+    sigma: np.ndarray,
+    mask: np.ndarray,
+    target: np.ndarray,
+    ids: np.ndarray,
+    where: str,
+) -> Batch:
+    _check_finite(where, ids, "flux_true", target, mask)
+    _check_finite(where, ids, "sigma", sigma, mask)
+    _check_finite(where, ids, "flux", flux, mask)
+    inp, sig, bad = prepare_inputs(flux, sigma, mask)
+    weight = (~bad).astype(np.float32)
+    target = np.where(bad, inp, target).astype(np.float32)
+    return Batch(inp, sig, bad, target, weight, ids)
+
+
+@dataclass
+class Augmentation:
+    """Per-epoch augmentation: calibration-distortion rms and shortest scale [Å], and where."""
+
+    calibration_amplitude: float = 0.01
+    calibration_scale: float = 500.0
+    distort: str = "both"
+
+    def __post_init__(self) -> None:
+        if self.distort not in ("both", "input"):
+            raise DataError(f"augment.distort must be 'both' or 'input', got {self.distort!r}")
+
+
+class LoaderClock:
+    """Accumulates time spent producing batches, for the loader's samples/s."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.samples = 0
+
+    @property
+    def rate(self) -> float:
+        return self.samples / self.seconds if self.seconds else float("nan")
+
+
+def training_batches(
+    shards: ShardSet,
+    batch_size: int,
+    rng: np.random.Generator,
+    augment: Augmentation,
+    shuffle_buffer: int = 4096,
+    clock: LoaderClock | None = None,
+) -> Iterator[Batch]:
+    """One epoch of augmented training batches.
+
+    Shards are streamed row group by row group, interleaved in a random order, and shuffled in a
+    buffer of ``shuffle_buffer`` spectra (the whole set when it fits), so memory stays bounded for
+    large runs. Batches smaller than 2 spectra are dropped (batch norm needs two).
+    """
+    clock = clock or LoaderClock()
+    t0 = time.perf_counter()
+    iters = [
+        iter(iter_shard_batches([p], batch_size=256, columns=TRAIN_COLUMNS)) for p in shards.paths
+    ]
+    buffer: list = []
+    buffered = 0
+
+    def emit(final: bool) -> Iterator[Batch]:
+        nonlocal buffer, buffered, t0
+        ids = np.concatenate([b.params["spectrum_id"].to_numpy() for b in buffer])
+        truth = np.concatenate([b.spectra["flux_true"] for b in buffer])
+        sigma = np.concatenate([b.spectra["sigma"] for b in buffer])
+        mask = np.concatenate([b.spectra["mask"] for b in buffer])
+        order = rng.permutation(len(ids))
+        n_out = len(ids) if final else (len(ids) // batch_size) * batch_size
+        keep = order[n_out:]
+        for start in range(0, n_out, batch_size):
+            sel = np.sort(order[start : start + batch_size])
+            if len(sel) < 2:
+                continue
+            curve = draw_distortions(
+                shards.wave, len(sel), rng, augment.calibration_amplitude, augment.calibration_scale
+            )
+            true_in = truth[sel] * curve
+            sig_in = sigma[sel] * curve
+            noisy = noisy_realization(np.nan_to_num(true_in), np.nan_to_num(sig_in), rng)
+            target = true_in if augment.distort == "both" else truth[sel]
+            batch = _make_batch(noisy, sig_in, mask[sel], target, ids[sel], "training shards")
+            clock.seconds += time.perf_counter() - t0
+            clock.samples += len(batch)
+            yield batch
+            t0 = time.perf_counter()
+        buffer = [_subset(truth, sigma, mask, ids, keep)] if len(keep) else []
+        buffered = len(keep)
+
+    order = list(rng.permutation(len(iters)))
+    while order:
+        k = order[int(rng.integers(len(order)))]
+        try:
+            part = next(iters[k])
+        except StopIteration:
+            order.remove(k)
+            continue
+        buffer.append(part)
+        buffered += len(part)
+        if buffered >= shuffle_buffer:
+            yield from emit(final=False)
+    if buffered:
+        yield from emit(final=True)
+
+
+def _subset(
+    truth: np.ndarray, sigma: np.ndarray, mask: np.ndarray, ids: np.ndarray, keep: np.ndarray
+):
+    import pandas as pd
+
+    from pfsdenoise.shards import SpectraBatch
+
+    return SpectraBatch(
+        pd.DataFrame({"spectrum_id": ids[keep]}),
+        {"flux_true": truth[keep], "sigma": sigma[keep], "mask": mask[keep]},
+        np.empty(0),
+    )
+
+
+def validation_batches(shards: ShardSet, batch_size: int) -> Iterator[Batch]:
+    """Validation batches from the stored noisy flux (the same realizations every epoch)."""
+    for part in iter_shard_batches(shards.paths, batch_size=batch_size, columns=VAL_COLUMNS):
+        s = part.spectra
+        yield _make_batch(
+            s["flux"],
+            s["sigma"],
+            s["mask"],
+            s["flux_true"],
+            part.params["spectrum_id"].to_numpy(),
+            "validation shards",
+        )
