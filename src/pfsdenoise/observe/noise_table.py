@@ -178,7 +178,7 @@ def _linear(axis: np.ndarray, x: np.ndarray, name: str) -> tuple[np.ndarray, np.
     bad = ~np.isfinite(x) | (x < axis[0] - 1e-9) | (x > axis[-1] + 1e-9)
     if bad.any():
         raise ConditionError(
-            f"{name} = {x[bad][0]!r} is outside the noise table range "
+            f"{name} = {float(x[bad][0])} is outside the noise table range "
             f"[{axis[0]}, {axis[-1]}]; widen noise.table.{name} or the sampling range"
         )
     i = np.clip(np.searchsorted(axis, x, side="right") - 1, 0, axis.size - 2)
