@@ -75,8 +75,9 @@ MOLECULES = {
     "TiO": Molecule(-1.0, 6.87, 5040.0 / 4000.0, 1.5, 2.0, 0.1, 4.5),
     # VO: tau = 0.1 at 3300 K.
     "VO": Molecule(-1.0, 6.44, 5040.0 / 3300.0, 1.5, 0.0, 0.1, 4.5),
-    # CN: tau = 0.05 for a 4500 K giant (log g 2), weaker at high gravity, fading above ~5000 K.
-    "CN": Molecule(-1.3, 7.76, 5040.0 / 4500.0, 1.7, 0.0, -0.35, 2.0, 900.0),
+    # CN: tau = 0.04 for a 4500 K giant (log g 2), weaker at high gravity, fading above ~5000 K;
+    # ~ Z^1 (C and N each ~ Z, the H- continuum ~ Z^(1/2), CO formation takes up C at high Z).
+    "CN": Molecule(-1.4, 7.76, 5040.0 / 4500.0, 1.0, 0.0, -0.35, 2.0, 900.0),
 }
 # Rotational-line comb: lines per A in a band, their Gaussian width [A], the comb's share of
 # the band opacity (the rest is a smooth pseudo-continuum of unresolved lines).

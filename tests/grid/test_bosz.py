@@ -1,0 +1,145 @@
+"""BOSZ importer on tiny fixture files written in each release's exact format."""
+
+import bz2
+import gzip
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from pfsdenoise.grid import open_grid
+from pfsdenoise.grid.bosz import BoszError, import_bosz
+from pfsdenoise.grid.wavelength import CA_TRIPLET_VACUUM, vacuum_to_air
+
+RANGE = {"wave_min": 8400.0, "wave_max": 8700.0}
+NODES = [(4000, 1.0, -0.25, 0.25), (4000, 2.0, -0.25, 0.25), (5000, 2.0, -0.25, 0.25)]
+
+
+def bosz_wave(resolution, start=8350.0, stop=8750.0):
+    step = (300000 // resolution // 2) * np.log1p(1 / 300000)
+    return start * np.exp(step * np.arange(int(np.log(stop / start) / step)))
+
+
+def spectrum(wave, teff, medium="vacuum"):
+    centres = CA_TRIPLET_VACUUM if medium == "vacuum" else vacuum_to_air(CA_TRIPLET_VACUUM)
+    cont = 1e5 * (teff / 5000) ** 4 * (8000 / wave) ** 2
+    lines = sum(0.6 * np.exp(-0.5 * ((wave - c) / 0.6) ** 2) for c in centres)
+    return cont * (1 - lines), cont
+
+
+def name_2017(teff, logg, mh, alpha, r, ext):
+    def s(x):
+        return ("m" if x < 0 else "p") + f"{round(abs(x) * 10):02d}"
+
+    return f"am{s(mh)}cp00o{s(alpha)}t{teff}g{round(logg * 10):02d}v20modrt0b{r}rs.{ext}"
+
+
+def write_2017(root, fmt, r=50000, medium="vacuum", nodes=NODES):
+    wave = bosz_wave(r)
+    for teff, logg, mh, alpha in nodes:
+        folder = (
+            root
+            / ("fits" if fmt == "fits" else "ascii")
+            / f"insbroad_{r:06d}"
+            / f"metal_{mh:+.2f}"
+            / "carbon_+0.00"
+            / f"alpha_{alpha:+.2f}"
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        flux, cont = spectrum(wave, teff, medium)
+        printed = np.round(wave, 3)
+        if fmt == "fits":
+            cols = [
+                fits.Column(name="Wavelength", format="D", array=printed),
+                fits.Column(name="SpecificIntensity", format="E", array=flux / np.pi),
+                fits.Column(name="Continuum", format="E", array=cont / np.pi),
+            ]
+            fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(cols)]).writeto(
+                folder / name_2017(teff, logg, mh, alpha, r, "fits")
+            )
+        else:
+            text = "".join(
+                f"{w:.3f} {f / np.pi:.6e} {c / np.pi:.6e}\n"
+                for w, f, c in zip(printed, flux, cont, strict=True)
+            )
+            (folder / name_2017(teff, logg, mh, alpha, r, "asc.bz2")).write_bytes(
+                bz2.compress(text.encode())
+            )
+    return wave
+
+
+def test_2017_fits_layout_flux_and_holes(tmp_path):
+    wave = write_2017(tmp_path / "bosz", "fits")
+    import_bosz(tmp_path / "bosz", tmp_path / "grid", release="2017", **RANGE)
+    grid = open_grid(tmp_path / "grid")
+    assert grid.metadata["source"] == "bosz2017"
+    np.testing.assert_array_equal(grid.axes["teff"], [4000, 5000])
+    np.testing.assert_array_equal(grid.valid[:, :, 0, 0], [[True, True], [False, True]])
+    flux, _ = spectrum(grid.wave, 5000)
+    np.testing.assert_allclose(grid.flux[1, 1, 0, 0], flux, rtol=1e-5)
+    # the rebuilt grid is the exact log-uniform one, not the 3-decimal print
+    sel = (wave >= grid.wave[0] - 1e-3) & (wave <= grid.wave[-1] + 1e-3)
+    np.testing.assert_allclose(grid.wave, wave[sel], rtol=1e-8)  # print: 6e-8
+    assert grid.metadata["metadata"]["medium_in_files"] == "vacuum"
+
+
+def test_2017_ascii_in_air_is_converted_to_vacuum(tmp_path):
+    write_2017(tmp_path / "bosz", "ascii", medium="air")
+    import_bosz(tmp_path / "bosz", tmp_path / "grid", release="2017", **RANGE)
+    grid = open_grid(tmp_path / "grid")
+    assert grid.metadata["metadata"]["medium_in_files"] == "air"
+    spec = grid.flux[0, 0, 0, 0]
+    near = np.abs(grid.wave - 8544.44) < 3
+    assert abs(grid.wave[near][np.argmin(spec[near])] - 8544.44) < 0.1
+
+
+def test_2024_txt_gz_with_wave_file(tmp_path):
+    root = tmp_path / "b24"
+    root.mkdir()
+    wave = np.round(bosz_wave(50000), 4)
+    (root / "bosz2024_wave_r50000.txt").write_text("".join(f"{w:.4f}\n" for w in wave))
+    for teff, logg, mh, alpha in NODES:
+        flux, cont = spectrum(wave, teff)
+        name = f"bosz2024_mp_t{teff}_g{logg:+.1f}_m{mh:+.2f}_a{alpha:+.2f}_c+0.00_v2_r50000_resam.txt.gz"
+        text = "".join(
+            f"{f / 4 / np.pi:.6e} {c / 4 / np.pi:.6e}\n" for f, c in zip(flux, cont, strict=True)
+        )
+        (root / name).write_bytes(gzip.compress(text.encode()))
+    import_bosz(root, tmp_path / "grid", release="2024", **RANGE)
+    grid = open_grid(tmp_path / "grid")
+    assert grid.metadata["source"] == "bosz2024" and grid.valid.sum() == 3
+    flux, cont = spectrum(grid.wave, 4000)
+    np.testing.assert_allclose(grid.continuum[0, 0, 0, 0], cont, rtol=1e-4)
+
+
+def test_refuses_low_resolution(tmp_path):
+    write_2017(tmp_path / "bosz", "fits", r=5000)
+    with pytest.raises(BoszError, match=r"R = 5000.*R >= 20000"):
+        import_bosz(tmp_path / "bosz", tmp_path / "grid", **RANGE)
+    assert not (tmp_path / "grid").exists()
+
+
+def test_bad_input_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        import_bosz(tmp_path / "nowhere", tmp_path / "grid", **RANGE)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BoszError, match="no BOSZ 2017 model files"):
+        import_bosz(tmp_path / "empty", tmp_path / "grid", **RANGE)
+    write_2017(tmp_path / "bosz", "fits")
+    bad = next((tmp_path / "bosz").rglob("*t5000*.fits"))
+    (bad.parent / "notes_about_models.fits").write_bytes(b"x")  # unparsable name: skipped
+    bad.write_bytes(bad.read_bytes()[:3000])  # truncated
+    with pytest.raises(BoszError, match=r"t5000.*cannot read"):
+        import_bosz(tmp_path / "bosz", tmp_path / "grid", **RANGE)
+    assert not (tmp_path / "grid").exists()
+
+
+def test_negative_flux_is_refused(tmp_path):
+    write_2017(tmp_path / "bosz", "ascii", nodes=NODES[:1])
+    path = next((tmp_path / "bosz").rglob("*.asc.bz2"))
+    lines = bz2.decompress(path.read_bytes()).decode().splitlines()
+    w, _, c = lines[len(lines) // 2].split()
+    lines[len(lines) // 2] = f"{w} -1.0 {c}"
+    path.write_bytes(bz2.compress(("\n".join(lines) + "\n").encode()))
+    with pytest.raises(BoszError, match="negative flux"):
+        import_bosz(tmp_path / "bosz", tmp_path / "grid", **RANGE)

@@ -1,0 +1,107 @@
+"""Figures of the embedded synthetic grid for the note: model spectra across Teff at solar
+metallicity and across [M/H] at 4500 K (after the MR LSF), and the Sun comparison.
+
+    python tools/plot_grid.py results/grid/demo results/figures/grid
+
+Writes ``teff_sequence.png``, ``mh_sequence.png`` and ``sun_comparison.png`` (each with a
+provenance sidecar) into the output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from pfsdenoise.atomic import atomic_path
+from pfsdenoise.grid import interpolate, open_grid
+from pfsdenoise.grid.linedata import load_sun_reference
+from pfsdenoise.grid.sun import MR_FWHM, MR_RANGE, SUN_PARAMS, compare_with_sun, gaussian_lsf
+from pfsdenoise.grid.synthetic import synthetic_spectrum
+from pfsdenoise.provenance import make_record, write_sidecar
+
+
+def save(fig, path: Path, grid_dir: str) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    write_sidecar(path, make_record("plot_grid", inputs=[grid_dir], code=[__file__]))
+
+
+def sequence(grid, axis: str, values, fixed: dict, out: Path, title: str) -> None:
+    fig, ax = plt.subplots(figsize=(11, 6))
+    inside = (grid.wave >= MR_RANGE[0]) & (grid.wave <= MR_RANGE[1])
+    for k, v in enumerate(values):
+        p = {**fixed, axis: v}
+        spec = interpolate(grid, [[p[a] for a in grid.axis_names]])[0]
+        spec = gaussian_lsf(grid.wave, spec, MR_FWHM)[inside]
+        ax.plot(
+            grid.wave[inside] / 10,
+            spec / np.median(spec) + 0.8 * k,
+            lw=0.6,
+            label=f"{axis} = {v:g}",
+        )
+    ax.set_xlabel("vacuum wavelength [nm]")
+    ax.set_ylabel("flux / median (offset)")
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="upper left", ncol=2)
+    save(fig, out, str(grid.path))
+
+
+def sun_figure(out: Path) -> None:
+    r, rms = compare_with_sun()
+    sw, sf, _ = load_sun_reference()
+    wave = np.exp(np.arange(np.log(6900), np.log(9000), 1e-5))
+    flux, _ = synthetic_spectrum(wave, *SUN_PARAMS)
+    model = gaussian_lsf(wave, flux, np.hypot(MR_FWHM, 8000 / 5000))
+    sun = gaussian_lsf(sw, sf, MR_FWHM)
+    sel = (sw >= MR_RANGE[0]) & (sw <= MR_RANGE[1])
+    m = np.interp(sw[sel], wave, model)
+    fig, ax = plt.subplots(2, 1, figsize=(11, 6), sharex=True)
+    ax[0].plot(sw[sel] / 10, sun[sel] / np.median(sun[sel]), lw=0.7, label="Kurucz Sun")
+    ax[0].plot(sw[sel] / 10, m / np.median(m), lw=0.7, label="synthetic 5777/4.44/0/0")
+    ax[0].legend()
+    ax[0].set_title(f"after the MR LSF: Pearson r = {r:.4f}, rms = {100 * rms:.2f} %")
+    ax[1].plot(sw[sel] / 10, m / np.median(m) - sun[sel] / np.median(sun[sel]), lw=0.6)
+    ax[1].set_xlabel("vacuum wavelength [nm]")
+    ax[1].set_ylabel("model - Sun")
+    save(fig, out, "src/pfsdenoise/data/sun_kurucz_mr.csv")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("grid")
+    parser.add_argument("out")
+    args = parser.parse_args()
+    grid, out = open_grid(args.grid), Path(args.out)
+    teffs = [t for t in grid.axes["teff"] if t <= 7000][::1]
+    sequence(
+        grid,
+        "teff",
+        teffs,
+        {
+            "logg": 4.0 if 4.0 in grid.axes["logg"] else 4.5,
+            "mh": 0.0,
+            "alpha": 0.5 * (grid.axes["alpha"][0] + grid.axes["alpha"][-1]),
+        },
+        out / "teff_sequence.png",
+        "synthetic grid across Teff, log g 4, [M/H] 0 (MR LSF)",
+    )
+    sequence(
+        grid,
+        "mh",
+        list(grid.axes["mh"]),
+        {"teff": 4500.0, "logg": 2.0, "alpha": 0.0},
+        out / "mh_sequence.png",
+        "synthetic grid across [M/H], Teff 4500 K, log g 2 (MR LSF)",
+    )
+    sun_figure(out / "sun_comparison.png")
+
+
+if __name__ == "__main__":
+    main()
