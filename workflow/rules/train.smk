@@ -1,1 +1,55 @@
-# rules for the train stage (in progress)
+# Neural denoisers (docs/models.md): one `train` job per model in config `train.models`.
+# Declared outputs are the final model file, its history and card; the resumable state
+# (results/models/<model>/state/last.pt, best.pt) is not declared, so Snakemake keeps it when a
+# killed or failed job's outputs are deleted, and the rerun resumes from the last epoch.
+
+TRAIN = config["train"]
+MODEL_NAMES = list(TRAIN["models"])
+
+
+def model_params(wildcards):
+    """The config slice of one model (plus the shared augmentation and device settings), so that
+    changing one model's hyper-parameter reruns only that model."""
+    return {
+        "spec": TRAIN["models"][wildcards.model],
+        "augment": TRAIN["augment"],
+        "device": TRAIN["device"],
+        "shuffle_buffer": TRAIN["shuffle_buffer"],
+        "seed": derive_seed(config["seed"], "train", wildcards.model),
+    }
+
+
+rule train:
+    input:
+        train=shard_paths("train"),
+        val=shard_paths("val"),
+        code=src(
+            "learn/*.py",
+            "shards.py",
+            "observe/calibration.py",
+            "observe/realization.py",
+        ),
+    output:
+        model="results/models/{model}/model.pt",
+        history="results/models/{model}/history.csv",
+        card="results/models/{model}/card.json",
+    log:
+        "results/logs/train/{model}.log",
+    benchmark:
+        "results/benchmarks/train/{model}.tsv"
+    wildcard_constraints:
+        model="|".join(MODEL_NAMES) if MODEL_NAMES else "(?!)",
+    conda:
+        ENV
+    threads: TRAIN["threads"]
+    resources:
+        gpu=TRAIN["resources"]["gpu"],
+        mem_mb=TRAIN["resources"]["mem_mb"],
+        runtime=TRAIN["resources"]["runtime"],
+    params:
+        settings=model_params,
+    script:
+        "../scripts/train_model.py"
+
+
+ALL_TARGETS.extend(expand("results/models/{model}/model.pt", model=MODEL_NAMES))

@@ -23,6 +23,7 @@ serves training, evaluation and the Python API.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -119,13 +120,13 @@ class DenseDAE(nn.Module):
         super().__init__()
         sizes = [n_pix, *hidden, code]
         enc: list[nn.Module] = []
-        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+        for a, b in itertools.pairwise(sizes):
             enc += [nn.Linear(a, b), nn.ReLU(inplace=True)]
             if dropout:
                 enc.append(nn.Dropout(dropout))
         dec: list[nn.Module] = []
         rev = sizes[::-1]
-        for i, (a, b) in enumerate(zip(rev[:-1], rev[1:], strict=True)):
+        for i, (a, b) in enumerate(itertools.pairwise(rev)):
             dec.append(nn.Linear(a, b))
             if i < len(rev) - 2:
                 dec.append(nn.ReLU(inplace=True))
