@@ -4,7 +4,9 @@ metallicity and across [M/H] at 4500 K (after the MR LSF), and the Sun compariso
     python tools/plot_grid.py results/grid/demo results/figures/grid
 
 Writes ``teff_sequence.png``, ``mh_sequence.png`` and ``sun_comparison.png`` (each with a
-provenance sidecar) into the output folder.
+provenance sidecar) into the output folder, and prints (and writes ``leave_one_out.csv``) the
+leave-one-out interpolation errors at a few interior nodes, after the MR LSF and median
+normalization.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pfsdenoise.grid import interpolate, open_grid
 from pfsdenoise.grid.linedata import load_sun_reference
 from pfsdenoise.grid.sun import MR_FWHM, MR_RANGE, SUN_PARAMS, compare_with_sun, gaussian_lsf
 from pfsdenoise.grid.synthetic import synthetic_spectrum
+from pfsdenoise.grid.validate import leave_one_out
 from pfsdenoise.provenance import make_record, write_sidecar
 
 
@@ -73,6 +76,42 @@ def sun_figure(out: Path) -> None:
     save(fig, out, "src/pfsdenoise/data/sun_kurucz_mr.csv")
 
 
+def loo_table(grid, out: Path) -> None:
+    """Leave-one-out errors at interior nodes: each axis, a few (Teff, log g, [M/H]) points."""
+    inside = (grid.wave >= MR_RANGE[0]) & (grid.wave <= MR_RANGE[1])
+
+    def smooth(s):
+        s = gaussian_lsf(grid.wave, s, MR_FWHM)[inside]
+        return s / np.median(s)
+
+    rows = ["axis,teff,logg,mh,alpha,linear_mean,linear_max,spline_mean,spline_max"]
+    shape = grid.shape
+    mid = [n // 2 for n in shape]
+    for d, axis in enumerate(grid.axis_names):
+        if shape[d] < 3:
+            continue
+        for i in range(1, shape[d] - 1):
+            index = list(mid)
+            index[d] = i
+            try:
+                err = leave_one_out(grid, index, axis, smooth)
+            except ValueError:
+                continue
+            p = grid.node_params(index)
+            rows.append(
+                f"{axis},{p['teff']:g},{p['logg']:g},{p['mh']:g},{p['alpha']:g},"
+                + ",".join(
+                    f"{err[k]:.5f}"
+                    for k in ("linear_mean", "linear_max", "spline_mean", "spline_max")
+                )
+            )
+    text = "\n".join(rows) + "\n"
+    print(text)
+    with atomic_path(out) as tmp:
+        tmp.write_text(text)
+    write_sidecar(out, make_record("plot_grid.loo", inputs=[str(grid.path)], code=[__file__]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("grid")
@@ -101,6 +140,7 @@ def main() -> None:
         "synthetic grid across [M/H], Teff 4500 K, log g 2 (MR LSF)",
     )
     sun_figure(out / "sun_comparison.png")
+    loo_table(grid, out / "leave_one_out.csv")
 
 
 if __name__ == "__main__":
