@@ -1,8 +1,7 @@
 """Snakemake adapter: denoise one test shard with one trained model (GPU when present)."""
 
-from pfsdenoise.learn.checkpoint import load_denoiser
-
 from pfsdenoise.evaluate.predict import denoise_shard
+from pfsdenoise.learn.checkpoint import load_denoiser
 from pfsdenoise.logs import setup_logging
 from pfsdenoise.provenance import make_record
 

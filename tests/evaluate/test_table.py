@@ -1,0 +1,38 @@
+"""Comparison table: best method per S/N bin and each model's ratio to the best baseline."""
+
+import numpy as np
+import pandas as pd
+
+from pfsdenoise.evaluate.table import NOISY, comparison_table, markdown_table
+
+
+def _bins(values, noisy):
+    rows = []
+    for metric, vals in (("rel_mean", values), ("noisy_rel_mean", noisy)):
+        for b, v in enumerate(vals):
+            rows.append({"metric": metric, "bin": b, "lo": [0, 10][b], "hi": [10, 100][b],
+                         "count": 0 if np.isnan(v) else 5, "mean": v})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_markdown_marks_best_and_model_ratio():
+    noisy = [0.10, 0.01]
+    bins = {
+        "unet": _bins([0.02, 0.012], noisy),
+        "identity": _bins(noisy, noisy),
+        "pca": _bins([0.04, 0.006], noisy),
+    }
+    long = comparison_table(bins)
+    assert set(long["method"]) == {"unet", "identity", "pca", NOISY}
+    md = markdown_table(long, ["unet"], ["identity", "pca"])
+    low, high = (
+        line for line in md.splitlines() if line.startswith("| 0–10") or line.startswith("| 10–100")
+    )
+    assert "**2**" in low and low.rstrip(" |").endswith("0.50")  # unet wins: 0.02 / 0.04
+    assert "**0.6**" in high and high.rstrip(" |").endswith("2.00")  # pca wins: 0.012 / 0.006
+
+
+def test_empty_bin_is_a_dash():
+    bins = {"pca": _bins([0.04, np.nan], [0.1, np.nan])}
+    md = markdown_table(comparison_table(bins), [], ["pca"])
+    assert "| 10–100 | 0 | — | — |" in md
