@@ -59,6 +59,8 @@ class Observer:
         self._need = need
         widths = self.wave_aa * self.log_step / (self.inst.dl_nm * 10)
         self.matrix = pixel_matrix(self.inst, kernel, self.wave_aa / 10, widths)
+        # (n_wave, n_pix) CSR in float32: dense (n, n_wave) @ it is the fastest layout in scipy
+        self.matrix_t = self.matrix.T.tocsr().astype(np.float32)
         law, r_v = observe["extinction_law"], float(observe["r_v"])
         self.pix_ext = extinction_curve(self.pix_aa, law, r_v)
         self.mags = MagnitudeScaler(
@@ -88,12 +90,12 @@ class Observer:
             row = int(np.flatnonzero(~np.all(np.isfinite(model), axis=1))[0])
             raise ValueError(f"model flux of spectrum {row} in the batch has non-finite values")
         self.check_rv(rv)
-        shifted = doppler_shift(model, rv, self.log_step)
+        shifted = doppler_shift(model.astype(np.float32, copy=False), rv, self.log_step)
         maggies = self.mags.maggies(shifted, ebv)
         if np.any(maggies <= 0):
             raise ValueError(f"model spectrum has no flux in filter {self.mags.filter_name}")
         scale = 10 ** (-0.4 * np.asarray(mag, dtype=np.float64)) / maggies / FLUX_UNIT
-        pix = np.asarray(self.matrix @ shifted.T).T
+        pix = np.asarray(shifted @ self.matrix_t, dtype=np.float64)
         ext = 10 ** (-0.4 * np.multiply.outer(np.asarray(ebv, dtype=np.float64), self.pix_ext))
         return pix * ext * scale[:, None]
 
@@ -119,7 +121,7 @@ class Observer:
         mask = ~np.isfinite(sigma) | (conv <= 0)
         mask |= ratio > float(self.cfg["mask"]["sky_variance_ratio"])
         sigma = np.where(np.isfinite(sigma), sigma, 0.0)
-        flux = noisy_realization(flux_true, sigma, rng).astype(np.float64)
+        flux = noisy_realization(flux_true, sigma, rng)
         calib = self.cfg["calibration"]
         if calib["apply"]:
             curves = draw_distortions(
@@ -131,7 +133,7 @@ class Observer:
 
     def _finish(self, flux, flux_true, sigma, mask) -> Observation:
         use = self.norm_window & ~mask
-        norm = np.array([np.median(f[u]) for f, u in zip(flux, use, strict=True)])
+        norm = _masked_median(flux, use)
         if np.any(~(norm > 0)):
             row = int(np.flatnonzero(~(norm > 0))[0])
             raise ValueError(
@@ -139,8 +141,7 @@ class Observer:
                 "the spectrum is too faint for median normalization"
             )
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(mask, np.nan, flux_true / sigma)
-        snr = np.nanmedian(ratio, axis=1)
+            snr = _masked_median((flux_true / sigma).astype(np.float32), ~mask)
         k = norm[:, None]
         return Observation(
             flux=(flux / k).astype(np.float32),
@@ -150,3 +151,10 @@ class Observer:
             snr=snr,
             norm=norm,
         )
+
+
+def _masked_median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Median of each row over its ``valid`` entries (NaN for a row without any)."""
+    return np.array(
+        [np.median(v[u]) if u.any() else np.nan for v, u in zip(values, valid, strict=True)]
+    )
