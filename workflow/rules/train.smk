@@ -7,16 +7,18 @@ TRAIN = config["train"]
 MODEL_NAMES = list(TRAIN["models"])
 
 
-def model_params(wildcards):
-    """The config slice of one model (plus the shared augmentation and device settings), so that
-    changing one model's hyper-parameter reruns only that model."""
-    return {
-        "spec": TRAIN["models"][wildcards.model],
+# The config slice of each model (plus the shared augmentation and device settings), so that
+# changing one model's hyper-parameter reruns only that model.
+MODEL_SETTINGS = {
+    name: {
+        "spec": spec,
         "augment": TRAIN["augment"],
         "device": TRAIN["device"],
         "shuffle_buffer": TRAIN["shuffle_buffer"],
-        "seed": derive_seed(config["seed"], "train", wildcards.model),
+        "seed": derive_seed(config["seed"], "train", name),
     }
+    for name, spec in TRAIN["models"].items()
+}
 
 
 rule train:
@@ -47,7 +49,7 @@ rule train:
         mem_mb=TRAIN["resources"]["mem_mb"],
         runtime=TRAIN["resources"]["runtime"],
     params:
-        settings=model_params,
+        settings=lambda w: MODEL_SETTINGS[w.model],
     script:
         "../scripts/train_model.py"
 

@@ -26,7 +26,7 @@ import torch
 
 from pfsdenoise.atomic import atomic_path
 from pfsdenoise.learn.data import DataError, prepare_inputs
-from pfsdenoise.learn.models import build_model
+from pfsdenoise.learn.models import ConfigurationError, build_model
 
 FORMAT = "pfsdenoise-denoiser"
 FORMAT_VERSION = 1
@@ -116,7 +116,10 @@ def rebuild(payload: Mapping[str, Any], path: Any, arch: str | None = None) -> t
         raise CheckpointError(
             f"{path}: a checkpoint of architecture {payload['arch']!r}, expected {arch!r}"
         )
-    model = build_model(payload["arch"], int(payload["wave"].numel()), payload["hyper"])
+    try:
+        model = build_model(payload["arch"], int(payload["wave"].numel()), payload["hyper"])
+    except ConfigurationError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:

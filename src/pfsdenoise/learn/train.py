@@ -351,7 +351,6 @@ def train_model(
             "loader_samples_per_s": clock.rate,
         }
         history.append(row)
-        _write_history(out / "history.csv", history)
         log.info(
             "%s epoch %d/%d: train %.4g val %.4g rel %.4f (noisy %.4f) lr %.3g %.1f s %.0f samples/s",
             name,
@@ -394,6 +393,8 @@ def train_model(
                 "stopped": stopped,
             },
         )
+        # After the state: a kill between the two leaves the history one epoch behind, never ahead.
+        _write_history(out / "history.csv", history)
         if done:
             break
 
