@@ -23,14 +23,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.interpolate import RegularGridInterpolator  # noqa: E402
 
-from pfsdenoise.grid import (  # noqa: E402
-    complete_cells,
-    interpolate,
-    interpolate_spline,
-    log_uniform_wave,
-    open_grid,
-    write_grid,
-)
+from pfsdenoise.grid import complete_cells, interpolate, interpolate_spline  # noqa: E402
+from pfsdenoise.grid.store import log_uniform_wave, open_grid, write_grid  # noqa: E402
 
 DEMO_AXES = {
     "teff": np.arange(3000.0, 7501.0, 500.0),

@@ -57,3 +57,12 @@ def test_metallicity_deepens_lines_and_ca_triplet_is_strong(wave):
     r = f / c
     ca = r[np.abs(wave - 8544.44) < 0.3].min()
     assert ca < 0.5
+
+
+def test_paschen_lines_appear_in_hot_stars(wave):
+    def p12_depth(teff):
+        f, c = synthetic_spectrum(wave, teff, 4.0, 0.0, 0.0)
+        r = f / c
+        return 1 - r[np.abs(wave - 8752.9) < 0.3].min()
+
+    assert p12_depth(5000) < 0.1 < p12_depth(7000) < p12_depth(7500)

@@ -23,7 +23,15 @@ GRID_BUILD = {
 
 rule grid_slice:
     input:
-        code=src("grid/*.py", "data/linelist_*.csv"),
+        code=src(
+            "grid/store.py",
+            "grid/build.py",
+            "grid/synthetic.py",
+            "grid/molecules.py",
+            "grid/hydrogen.py",
+            "grid/linedata.py",
+            "data/linelist_*.csv",
+        ),
     output:
         directory(f"results/grid/_slices/{GRID_CFG['name']}/teff{{teff}}"),
     log:

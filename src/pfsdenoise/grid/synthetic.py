@@ -9,6 +9,7 @@ A one-layer (Milne-Eddington-like) model, physically motivated and calibrated on
   pressure that scales with log g, [M/H] and Teff, and the H- continuous opacity
   ``kappa_c ~ Pe theta^2.5 10^(0.754 theta)``; Voigt profiles (thermal + microturbulent Doppler
   width, radiative + van der Waals damping, ABO cross-sections where the list gives them);
+* hydrogen Paschen lines with Stark wings: :mod:`pfsdenoise.grid.hydrogen`;
 * molecular bands (TiO, VO, CN): :mod:`pfsdenoise.grid.molecules`;
 * all opacity ratios add up to eta(lambda), and the residual flux is
   ``1 - r_max eta / (1 + eta)``: linear for weak lines, saturating cores, damping wings (the
@@ -28,6 +29,7 @@ import numpy as np
 from scipy.special import gamma as gamma_fn
 from scipy.special import wofz
 
+from pfsdenoise.grid.hydrogen import paschen_lines, stark_damping
 from pfsdenoise.grid.linedata import LineData, load_lines
 from pfsdenoise.grid.molecules import molecular_opacity
 
@@ -128,7 +130,7 @@ def line_opacity_ratios(
     )
     frac_ion = 1.0 / (1.0 + 10.0 ** (-log_ratio))
     frac, u = np.where(lines.ion == 1, 1 - frac_ion, frac_ion), np.where(lines.ion == 1, u1, u2)
-    metal = mh + np.where(lines.is_alpha, alpha, 0.0)
+    metal = np.where(lines.z == 1, 0.0, mh + np.where(lines.is_alpha, alpha, 0.0))
     vturb = max(p.vturb_dwarf + p.vturb_per_dex * (4.44 - logg), 0.5)
     v_dopp = np.sqrt(2 * K_CGS * temp / (lines.mass * AMU) / 1e10 + vturb**2)  # km/s
     dl_dopp = lines.wave * v_dopp / C_KMS
@@ -213,6 +215,12 @@ def synthetic_spectrum(
     lines = load_lines(float(wave[0]) - p.max_half_width, float(wave[-1]) + p.max_half_width)
     eta0, dl_dopp, damping = line_opacity_ratios(lines, p, teff, logg, mh, alpha)
     eta = atomic_opacity(wave, lines, p, eta0, dl_dopp, damping)
+    h_lines = paschen_lines(float(wave[0]) - p.max_half_width, float(wave[-1]) + p.max_half_width)
+    if len(h_lines.wave):
+        h_eta0, h_dopp, _ = line_opacity_ratios(h_lines, p, teff, logg, mh, 0.0)
+        log_pe = log_electron_pressure(p, teff, logg, mh)
+        h_damping = stark_damping(h_lines, h_dopp, log_pe, p.t_ratio * teff)
+        eta += atomic_opacity(wave, h_lines, p, h_eta0, h_dopp, h_damping)
     eta += molecular_opacity(wave, teff, logg, mh, alpha)
     continuum = planck_surface_flux(wave, p.color_ratio * teff)
     flux = continuum * (1.0 - p.r_max * eta / (1.0 + eta))
