@@ -1,17 +1,9 @@
 # Figures and tables of the evaluation, and what `snakemake --report` shows. Only these rules get
 # the `plots` config section, so a plotting option reruns figures and tables, nothing upstream.
-from pfsdenoise.plots.errors import FIG1_PARAMS
+from pfsdenoise.plots import FIG1_PARAMS
 
 PLOTS = config["plots"]
 PLOT_CODE = src("plots/*.py", "evaluate/binning.py", "shards.py")
-
-
-def figure_files(stem):
-    return [f"results/figures/{stem}.png", f"results/figures/{stem}.pdf"]
-
-
-def errbin_paths(methods, params):
-    return {m: {p: f"results/errbins/{m}/{p}.parquet" for p in params} for m in methods}
 
 
 report: "../report/workflow.rst"

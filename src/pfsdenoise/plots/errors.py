@@ -9,10 +9,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from pfsdenoise.plots import FIG1_PARAMS
 from pfsdenoise.plots.style import NOISY_STYLE, method_colours, param_label
-
-FIG1_PARAMS = ("snr", "teff", "logg", "mh")
-"""The four panels' parameters of the paper's Fig. 1."""
 
 
 def _curve(

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from pfsdenoise.evaluate.binning import read_errbins
-from pfsdenoise.plots.errors import FIG1_PARAMS, fig1, ratio_vs_snr
+from pfsdenoise.plots import FIG1_PARAMS
+from pfsdenoise.plots.errors import fig1, ratio_vs_snr
 from pfsdenoise.plots.examples import example_spectra, pick_examples
 from pfsdenoise.plots.style import save_figure
 from pfsdenoise.plots.training import training_curves
