@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from pfsdenoise.grid.build import grid_wave
+from pfsdenoise.grid.molecules import band_strength
 from pfsdenoise.grid.sun import compare_with_sun
 from pfsdenoise.grid.synthetic import ModelParameters, planck_surface_flux, synthetic_spectrum
 
@@ -66,3 +67,16 @@ def test_paschen_lines_appear_in_hot_stars(wave):
         return 1 - r[np.abs(wave - 8752.9) < 0.3].min()
 
     assert p12_depth(5000) < 0.1 < p12_depth(7000) < p12_depth(7500)
+
+
+def test_cn_bands_in_k_giants_not_in_m_dwarfs(wave):
+    def cn_step(teff, logg):
+        f, c = synthetic_spectrum(wave, teff, logg, 0.0, 0.0)
+        r = f / c
+        return band(wave, r, 7850, 7875) - band(wave, r, 7880, 7905)
+
+    assert cn_step(4500, 1.0) > 0.02 > cn_step(5500, 4.5)
+    # M dwarfs: carbon is in CO, the 7877 A region is shaped by VO and TiO instead
+    assert band_strength("CN", 3500, 5.0, 0.0, 0.0) < 0.02 * band_strength(
+        "CN", 4500, 1.0, 0.0, 0.0
+    )

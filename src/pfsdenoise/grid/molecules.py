@@ -66,7 +66,7 @@ class Molecule:
     n_alpha: float  # d log tau / d [alpha/M]
     g_slope: float  # d log tau / d log g
     g_ref: float
-    t_peak_width: float | None = None  # [K] Gaussian cut-off above T_ref (CN fades when hot)
+    t_peak_width: float | None = None  # [K] Gaussian in Teff around T_ref (CN: peaks in K giants)
 
 
 MOLECULES = {
@@ -90,6 +90,8 @@ def band_strength(name: str, teff: float, logg: float, mh: float, alpha: float) 
     """Opacity ratio of a weight-1 band of molecule ``name`` at its head."""
     m = MOLECULES[name]
     theta = 5040.0 / teff
+    if m.t_peak_width is not None:  # no growth below T_ref: C goes into CO, N into N2
+        theta = min(theta, m.theta_ref)
     log_tau = (
         m.log_amplitude
         + m.d0 * (theta - m.theta_ref)
@@ -100,8 +102,7 @@ def band_strength(name: str, teff: float, logg: float, mh: float, alpha: float) 
     tau = 10.0 ** min(log_tau, 3.0)
     if m.t_peak_width is not None:
         t_ref = 5040.0 / m.theta_ref
-        if teff > t_ref:
-            tau *= np.exp(-(((teff - t_ref) / m.t_peak_width) ** 2))
+        tau *= np.exp(-(((teff - t_ref) / m.t_peak_width) ** 2))
     return tau
 
 
