@@ -7,7 +7,7 @@ throughput table is read from ``pfsdenoise/data/etc_mr_throughput.txt``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib import resources
 
 import numpy as np
@@ -25,6 +25,14 @@ def load_table(name: str) -> np.ndarray:
     """A whitespace table shipped in ``pfsdenoise/data`` (``#`` comment header)."""
     with resources.as_file(data_path(name)) as path:
         return np.loadtxt(path, ndmin=2)
+
+
+# config `noise.camera` keys → Instrument fields, where the names differ
+_CAMERA_FIELDS = {
+    "f_ratio": "camera_f_ratio",
+    "temperature_k": "ccd_temperature_k",
+    "spot_rms_um": "camera_spot_rms_um",
+}
 
 
 @dataclass(frozen=True)
@@ -58,38 +66,24 @@ class Instrument:
     @classmethod
     def from_config(cls, noise: dict) -> Instrument:
         """Build from the ``noise`` config section (``arm``, ``telescope``, ``camera`` keys)."""
-        arm, tel, cam = noise["arm"], noise["telescope"], noise["camera"]
-        thr = load_table("etc_mr_throughput.txt")
+        tel = noise["telescope"]
         for key in ("efl_m", "spot_rms_um", "vignetting"):
             if len(tel[key]) != 5:
                 raise ValueError(
                     f"noise.telescope.{key} needs 5 values (field centre to edge), got {tel[key]}"
                 )
-        return cls(
-            wave_min_nm=float(arm["wave_min_nm"]),
-            wave_max_nm=float(arm["wave_max_nm"]),
-            n_pix=int(arm["n_pix"]),
-            extraction_width_pix=int(arm["extraction_width_pix"]),
-            diameter_m=float(tel["diameter_m"]),
-            central_obstruction=float(tel["central_obstruction"]),
-            field_radius_deg=float(tel["field_radius_deg"]),
-            efl_m=tuple(map(float, tel["efl_m"])),
-            spot_rms_um=tuple(map(float, tel["spot_rms_um"])),
-            vignetting=tuple(map(float, tel["vignetting"])),
-            fibre_radius_um=float(tel["fibre_radius_um"]),
-            camera_f_ratio=float(cam["f_ratio"]),
-            ccd_thickness_um=float(cam["ccd_thickness_um"]),
-            pixel_um=float(cam["pixel_um"]),
-            ccd_temperature_k=float(cam["temperature_k"]),
-            camera_spot_rms_um=float(cam["spot_rms_um"]),
-            fibre_image_um=float(cam["fibre_image_um"]),
-            dark_e_per_s=float(cam["dark_e_per_s"]),
-            read_noise_e=float(cam["read_noise_e"]),
-            trace_separation_um=float(cam["trace_separation_um"]),
-            grating_lines=float(cam["grating_lines"]),
-            throughput_nm=thr[:, 0],
-            throughput=thr[:, 1],
-        )
+        camera = {_CAMERA_FIELDS.get(k, k): v for k, v in noise["camera"].items()}
+        values = {**noise["arm"], **tel, **camera}
+        kwargs = {}
+        for f in fields(cls):
+            if f.name.startswith("throughput"):
+                continue
+            if f.name not in values:
+                raise ValueError(f"noise section lacks the instrument constant for {f.name!r}")
+            kind = {"int": int, "tuple[float, ...]": lambda v: tuple(map(float, v))}
+            kwargs[f.name] = kind.get(str(f.type), float)(values[f.name])
+        thr = load_table("etc_mr_throughput.txt")
+        return cls(**kwargs, throughput_nm=thr[:, 0], throughput=thr[:, 1])
 
     @property
     def dl_nm(self) -> float:
