@@ -10,7 +10,10 @@ rule noise_table:
             "observe/instrument.py",
             "observe/lsf.py",
             "observe/sky.py",
-            "data/etc_*.txt",
+            "data/etc_mr_throughput.txt",
+            "data/etc_mr_skylines.txt",
+            "data/etc_mr_telluric.txt",
+            "data/etc_si_index.txt",
         ),
     output:
         table=NOISE_TABLE,
