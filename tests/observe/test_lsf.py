@@ -23,8 +23,9 @@ def test_pixel_geometry(inst):
 
 
 def test_lsf_width_and_resolution(inst):
-    """ETC MTF model: FWHM of the pixel response ≈ 3.1–3.2 px (SCIENCE.md quotes ≈ 3.35 px,
-    R ≈ 5050 at 720 nm, 6090 at 880 nm: the resolution must stay within 10 % of those)."""
+    """ETC MTF model: FWHM of the continuous pixel response ≈ 3.1–3.2 px (SCIENCE.md's ≈ 3.35 px
+    is measured on pixel-sampled lines; R ≈ 5050 at 720 nm, 6090 at 880 nm: the resolution must
+    stay within 10 % of those)."""
     kernel = KernelTable(inst, 16)
     for wave, r_ref in ((720.0, 5050), (800.0, 5590), (880.0, 6090)):
         fwhm = kernel.fwhm_pix(wave)
