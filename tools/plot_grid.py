@@ -76,6 +76,24 @@ def sun_figure(out: Path) -> None:
     save(fig, out, "src/pfsdenoise/data/sun_kurucz_mr.csv")
 
 
+def build_time_figure(grid, out: Path) -> None:
+    """Seconds per node of each Teff slice, as recorded in the grid's metadata."""
+    per_node = grid.metadata["metadata"].get("build_seconds_per_node", {})
+    if not per_node:
+        return
+    teff = [float(t) for t in per_node]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.bar(
+        teff,
+        list(per_node.values()),
+        width=0.8 * np.min(np.diff(sorted(teff)) if len(teff) > 1 else [400]),
+    )
+    ax.set_xlabel("Teff of the slice [K]")
+    ax.set_ylabel("build time per node [s]")
+    ax.set_title(f"synthetic grid, {grid.n_wave} wavelengths (R = {grid.metadata['resolution']:g})")
+    save(fig, out, str(grid.path))
+
+
 def loo_table(grid, out: Path) -> None:
     """Leave-one-out errors at interior nodes: each axis, a few (Teff, log g, [M/H]) points."""
     inside = (grid.wave >= MR_RANGE[0]) & (grid.wave <= MR_RANGE[1])
@@ -140,6 +158,7 @@ def main() -> None:
         "synthetic grid across [M/H], Teff 4500 K, log g 2 (MR LSF)",
     )
     sun_figure(out / "sun_comparison.png")
+    build_time_figure(grid, out / "build_time.png")
     loo_table(grid, out / "leave_one_out.csv")
 
 

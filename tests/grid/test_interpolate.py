@@ -109,3 +109,11 @@ def test_spline_mode_exact_at_nodes_and_cubic_along_an_axis(tmp_path, wave):
     got = interpolate_spline(grid, q, rng)[:, 0]
     drawn_teff = np.isclose(got, cubic(q[0], wave[:1])[0], rtol=1e-5)
     assert drawn_teff.any() and not drawn_teff.all()  # random axis: teff drawn sometimes
+
+
+def test_caller_params_are_not_modified(tmp_path, wave):
+    grid = make_grid(tmp_path, wave, multilinear)
+    q = np.array([[5000.0 + 1e-10, 2.5, 0.5, 0.4]])  # within the edge tolerance: clipped inside
+    before = q.copy()
+    interpolate(grid, q)
+    np.testing.assert_array_equal(q, before)

@@ -59,6 +59,11 @@ def build_slice(
     slice_axes = {"teff": [teff], **{k: list(axes[k]) for k in ("logg", "mh", "alpha")}}
     floor = logg_minimum(teff, logg_min)
     start, n_nodes = time.perf_counter(), 0
+    meta = {
+        "model": params.as_dict(),
+        "logg_min": [list(r) for r in logg_min],
+        "continuum_model": "pi B_lambda(color_ratio * teff)",
+    }
     with grid_writer(
         path,
         slice_axes,
@@ -66,11 +71,7 @@ def build_slice(
         continuum=continuum,
         source="synthetic",
         resolution=resolution,
-        metadata={
-            "model": params.as_dict(),
-            "logg_min": [list(r) for r in logg_min],
-            "continuum_model": "pi B_lambda(color_ratio * teff)",
-        },
+        metadata=meta,
         provenance=provenance,
     ) as writer:
         for i, logg in enumerate(slice_axes["logg"]):
@@ -81,7 +82,8 @@ def build_slice(
                     flux, cont = synthetic_spectrum(wave, teff, logg, mh, alpha, params)
                     writer.set_node((0, i, j, k), flux, cont if continuum else None)
                     n_nodes += 1
-    per_node = (time.perf_counter() - start) / max(n_nodes, 1)
+        per_node = (time.perf_counter() - start) / max(n_nodes, 1)
+        meta["build_seconds_per_node"] = {f"{teff:g}": per_node}  # read when the writer closes
     log.info("Teff %g: %d nodes, %.3f s per node", teff, n_nodes, per_node)
     return per_node
 
@@ -105,6 +107,11 @@ def merge_slices(
     axes = {"teff": [float(g.axes["teff"][0]) for g in grids]}
     axes.update({k: first.axes[k] for k in ("logg", "mh", "alpha")})
     meta = dict(first.metadata.get("metadata", {}))
+    meta["build_seconds_per_node"] = {
+        k: v
+        for g in grids
+        for k, v in g.metadata["metadata"].get("build_seconds_per_node", {}).items()
+    }
     meta.update(metadata or {})
     with grid_writer(
         path,

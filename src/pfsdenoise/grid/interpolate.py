@@ -34,7 +34,7 @@ class GridHoleError(ValueError):
 
 
 def _as_params(grid: Grid, params: np.ndarray) -> np.ndarray:
-    params = np.atleast_2d(np.asarray(params, dtype=np.float64))
+    params = np.atleast_2d(np.array(params, dtype=np.float64))  # a copy: clipped below
     n_axes = len(grid.axis_names)
     if params.ndim != 2 or params.shape[1] != n_axes:
         raise ValueError(
