@@ -32,6 +32,7 @@ def test_round_trip_memmap_and_manifest(tmp_path):
     manifest = json.loads((tmp_path / "g" / "grid.json").read_text())
     assert manifest["flux"]["unit"] == "erg s-1 cm-2 Angstrom-1"
     assert manifest["wave"]["medium"] == "vacuum"
+    assert grid.metadata["grid_id"].startswith("test-")
 
 
 def test_holes_are_nan_and_invalid(tmp_path):

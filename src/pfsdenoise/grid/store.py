@@ -17,6 +17,7 @@ node's pages. Grids are written into a temporary folder and swapped into place c
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -224,6 +225,10 @@ def grid_writer(
             "resolution": resolution,
             "metadata": dict(metadata or {}),
         }
+        # stable identity of the grid's content description (same axes, sampling, source and
+        # model numbers -> same id), for shard provenance
+        digest = hashlib.sha256(to_json(manifest).encode()).hexdigest()[:12]
+        manifest["grid_id"] = f"{source}-{digest}"
         (tmp / MANIFEST).write_text(to_json(manifest) + "\n")
         if provenance is not None:
             write_sidecar(tmp / MANIFEST, provenance)
