@@ -117,3 +117,16 @@ def test_caller_params_are_not_modified(tmp_path, wave):
     before = q.copy()
     interpolate(grid, q)
     np.testing.assert_array_equal(q, before)
+
+
+def test_spline_mode_reports_holes(tmp_path, wave):
+    valid = np.ones(SHAPE, bool)
+    valid[3, 0] = False  # teff 5000, logg 0
+    grid = make_grid(tmp_path, wave, multilinear, valid)
+    q = np.array([[4990.0, 0.1, 0.0, 0.0]] * 30)  # nearest node (5000, 0) is missing
+    rng = np.random.default_rng(5)
+    assert not complete_cells(grid, q, mode="spline", rng=rng).any()
+    with pytest.raises(GridHoleError):
+        interpolate_spline(grid, q, np.random.default_rng(5))
+    far = np.array([[4100.0, 2.0, 0.0, 0.0]] * 30)
+    assert complete_cells(grid, far, mode="spline", rng=rng).all()
