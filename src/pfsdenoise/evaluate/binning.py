@@ -107,18 +107,16 @@ def write_errbins(
     output: str | os.PathLike,
     *,
     column: str,
-    edges: Sequence[float],
-    metrics: Sequence[str],
-    n_boot: int,
-    level: float,
-    rng: np.random.Generator,
     provenance: Mapping[str, Any] | None = None,
+    **binning: Any,
 ) -> pd.DataFrame:
-    """Bin one method's error table by one column and write the result (provenance inside)."""
+    """Bin one method's error table by one column and write the result (provenance inside);
+    ``binning`` holds the keyword arguments of :func:`bin_statistics` (edges, metrics, n_boot,
+    level, rng)."""
     from pfsdenoise.shards import read_shard, write_shard
 
     errors = read_shard(errors_path)
-    out = bin_statistics(errors.params, column, edges, metrics, n_boot=n_boot, level=level, rng=rng)
+    out = bin_statistics(errors.params, column, **binning)
     write_shard(
         output, out, {}, errors.wave, provenance=provenance,
         extra_metadata={"n_outside": out.attrs["n_outside"], "column": column},

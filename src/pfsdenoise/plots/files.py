@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from pfsdenoise.evaluate.binning import read_errbins
 from pfsdenoise.plots import FIG1_PARAMS
@@ -22,6 +23,15 @@ from pfsdenoise.plots.training import training_curves
 from pfsdenoise.shards import read_shard
 
 Paths = Sequence[str | os.PathLike]
+
+
+def _save(
+    fig: Figure, outputs: Paths, step: str, inputs: Paths, code: Paths, options: Mapping[str, Any]
+) -> None:
+    """Save with the options' resolution and the options as the record's config."""
+    save_figure(
+        fig, outputs, step=step, inputs=inputs, code=code, config=options, dpi=options["dpi"]
+    )
 
 
 def fig1_files(
@@ -42,15 +52,7 @@ def fig1_files(
         width=options["width"],
     )
     inputs = [bin_paths[m][p] for m in bin_paths for p in FIG1_PARAMS]
-    save_figure(
-        fig,
-        outputs,
-        step="figure:fig1",
-        inputs=inputs,
-        code=code,
-        config=options,
-        dpi=options["dpi"],
-    )
+    _save(fig, outputs, "figure:fig1", inputs, code, options)
 
 
 def ratio_files(
@@ -64,15 +66,7 @@ def ratio_files(
         intervals=options["intervals"],
         width=options["width"] * 0.8,
     )
-    save_figure(
-        fig,
-        outputs,
-        step="figure:ratio",
-        inputs=list(bin_paths.values()),
-        code=code,
-        config=options,
-        dpi=options["dpi"],
-    )
+    _save(fig, outputs, "figure:ratio", list(bin_paths.values()), code, options)
 
 
 def examples_files(
@@ -125,15 +119,7 @@ def examples_files(
         width=options["width"] * 1.2,
     )
     inputs = [errors_path, *test_paths, *pred_paths]
-    save_figure(
-        fig,
-        outputs,
-        step="figure:examples",
-        inputs=inputs,
-        code=code,
-        config=options,
-        dpi=options["dpi"],
-    )
+    _save(fig, outputs, "figure:examples", inputs, code, options)
 
 
 def training_files(
@@ -141,12 +127,4 @@ def training_files(
 ) -> None:
     """Training curves of one model."""
     fig = training_curves(pd.read_csv(history_path), model=model, width=options["width"] * 0.8)
-    save_figure(
-        fig,
-        outputs,
-        step="figure:training",
-        inputs=[history_path],
-        code=code,
-        config=options,
-        dpi=options["dpi"],
-    )
+    _save(fig, outputs, "figure:training", [history_path], code, options)
