@@ -26,7 +26,12 @@ rule train:
         train=shard_paths("train"),
         val=shard_paths("val"),
         code=src(
-            "learn/*.py",
+            "learn/__init__.py",
+            "learn/checkpoint.py",
+            "learn/data.py",
+            "learn/models.py",
+            "learn/optim.py",
+            "learn/train.py",
             "shards.py",
             "observe/calibration.py",
             "observe/realization.py",
