@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from pfsdenoise.evaluate.metrics import C_KMS
+
 CA2_VACUUM = (8500.36, 8544.44, 8664.52)
 """Ca II triplet, vacuum wavelengths [Å] (SCIENCE.md §5)."""
 
@@ -32,6 +34,7 @@ def example_spectra(
     mask: np.ndarray,
     *,
     snr: Sequence[float],
+    rv: Sequence[float],
     labels: Sequence[str],
     method: str,
     zoom: tuple[float, float] = (8480.0, 8690.0),
@@ -58,8 +61,8 @@ def example_spectra(
             res.plot(w, (y_pred - truth[i])[sel], color="C3", lw=0.7)
             res.axhline(0, color="k", lw=0.5)
             if col == 1:
-                for c in CA2_VACUUM:
-                    ax.axvline(c, color="C0", lw=0.5, ls=":")
+                for c in CA2_VACUUM:  # at the star's radial velocity
+                    ax.axvline(c * (1 + rv[i] / C_KMS), color="C0", lw=0.5, ls=":")
             ax.set_ylabel("normalized flux")
             res.set_ylabel("residual")
             ax.tick_params(labelbottom=False)

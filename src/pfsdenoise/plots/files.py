@@ -85,7 +85,9 @@ def examples_files(
     rows: dict[str, dict[str, np.ndarray]] = {}
     wave = None
     for test_path, pred_path in zip(test_paths, pred_paths, strict=True):
-        test = read_shard(test_path, columns=["spectrum_id", "snr", "flux", "flux_true", "mask"])
+        test = read_shard(
+            test_path, columns=["spectrum_id", "snr", "rv", "flux", "flux_true", "mask"]
+        )
         pred = read_shard(pred_path, columns=["spectrum_id", "flux_denoised"])
         if not np.array_equal(
             test.params["spectrum_id"].to_numpy(), pred.params["spectrum_id"].to_numpy()
@@ -101,6 +103,7 @@ def examples_files(
                 rows[sid] = {k: v[i] for k, v in test.spectra.items()}
                 rows[sid]["flux_denoised"] = pred.spectra["flux_denoised"][i]
                 rows[sid]["snr"] = float(test.params["snr"].iloc[i])
+                rows[sid]["rv"] = float(test.params["rv"].iloc[i])
     missing = [s for s in ids if s not in rows]
     if missing or wave is None:
         raise ValueError(f"example spectra {missing} are not in the test shards {list(test_paths)}")
@@ -113,6 +116,7 @@ def examples_files(
         np.stack([r["flux_true"] for r in picked]),
         np.stack([r["mask"] for r in picked]),
         snr=[r["snr"] for r in picked],
+        rv=[r["rv"] for r in picked],
         labels=labels,
         method=method,
         zoom=tuple(options["ca2_zoom"]),
