@@ -15,6 +15,7 @@ MODEL_SETTINGS = {
         "augment": TRAIN["augment"],
         "device": TRAIN["device"],
         "shuffle_buffer": TRAIN["shuffle_buffer"],
+        "cache_mb": TRAIN["cache_mb"],
         "seed": derive_seed(config["seed"], "train", name),
     }
     for name, spec in TRAIN["models"].items()

@@ -27,6 +27,7 @@ train_model(
     device=settings["device"],
     threads=snakemake.threads,
     shuffle_buffer=settings["shuffle_buffer"],
+    cache_mb=settings["cache_mb"],
     provenance={k: record[k] for k in ("step", "code_hash", "created", "host", "version")},
 )
 write_sidecar(snakemake.output.model, record)

@@ -18,7 +18,8 @@ serves training, evaluation and the Python API.
   each pixel is, the S/N varies 100-fold across a training set), a residual output
   (``flux + correction``: the identity is the starting point, so early training already helps),
   pre-activation residual blocks with group norm and GELU (batch-size independent, no
-  train/eval mismatch), strided-convolution down-sampling.
+  train/eval mismatch), strided-convolution down-sampling, and a dense global path in the
+  bottleneck (the whole spectrum through a small code, as in the dense autoencoder).
 """
 
 from __future__ import annotations
@@ -170,6 +171,8 @@ class ResUNet1d(nn.Module):
         use_sigma: bool = True,
         residual: bool = True,
         sigma_clip: float = 10.0,
+        global_channels: int = 16,
+        global_code: int = 128,
     ) -> None:
         super().__init__()
         levels = len(widths) - 1
@@ -188,6 +191,20 @@ class ResUNet1d(nn.Module):
             )
             if i < levels:
                 self.downs.append(nn.Conv1d(w, widths[i + 1], 4, stride=2, padding=1))
+        # Global path in the bottleneck: the whole spectrum squeezed into a dense code and back
+        # (what makes dense autoencoders strong at low S/N: which lines exist is a global fact).
+        self.global_path = None
+        if global_code:
+            length = n_pix // 2**levels
+            self.global_path = nn.Sequential(
+                nn.Conv1d(widths[-1], global_channels, 1),
+                nn.Flatten(),
+                nn.Linear(global_channels * length, global_code),
+                nn.GELU(),
+                nn.Linear(global_code, global_channels * length),
+                nn.Unflatten(1, (global_channels, length)),
+                nn.Conv1d(global_channels, widths[-1], 1),
+            )
         self.ups = nn.ModuleList()
         self.dec = nn.ModuleList()
         for i in reversed(range(levels)):
@@ -218,6 +235,8 @@ class ResUNet1d(nn.Module):
             if i < len(self.downs):
                 skips.append(x)
                 x = self.downs[i](x)
+        if self.global_path is not None:
+            x = x + self.global_path(x)
         for up, block, skip in zip(self.ups, self.dec, reversed(skips), strict=True):
             x = block(up(x) + skip)
         out = self.head(x).squeeze(1).to(flux.dtype)

@@ -170,6 +170,7 @@ def train_model(
     device: str | None = "auto",
     threads: int | None = None,
     shuffle_buffer: int = 4096,
+    cache_mb: float = 2000.0,
     progress: bool = True,
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -178,7 +179,8 @@ def train_model(
     ``spec`` keys: ``arch``, ``hyper``, ``epochs``, ``batch_size``, ``optimizer``,
     ``schedule``, ``ema`` (decay or null), ``amp`` (bf16 autocast on CUDA), ``clip_grad``
     (max gradient norm or null), ``early_stopping`` ({patience, min_delta}; patience 0 = off),
-    ``max_minutes`` (wall-time cap or null). Returns the final metrics (also in the card).
+    ``max_minutes`` (wall-time cap or null). Training shards up to ``cache_mb`` are held in
+    memory across epochs, larger ones streamed. Returns the final metrics (also in the card).
     """
     from tqdm import tqdm
 
@@ -190,6 +192,7 @@ def train_model(
     train_set = open_shards(train_paths, role="train")
     val_set = open_shards(val_paths, expect_wave=train_set.wave, role="validation")
     aug = Augmentation(**augment)
+    cached = train_set.cache_if_small(cache_mb)
     data = {
         "train": [shard_record(p) for p in train_set.paths],
         "val": [shard_record(p) for p in val_set.paths],
@@ -240,11 +243,12 @@ def train_model(
             start_epoch = epochs
     normalization = train_set.metadata.get("normalization")
     log.info(
-        "%s: %s, %d parameters, %d train / %d val spectra, device %s, %d threads",
+        "%s: %s, %d parameters, %d train (%s) / %d val spectra, device %s, %d threads",
         name,
         spec["arch"],
         count_parameters(model),
         train_set.n_rows,
+        "in memory" if cached else "streamed",
         val_set.n_rows,
         dev,
         torch.get_num_threads(),
