@@ -175,7 +175,7 @@ def run(spec, shards, out):
 def test_resume_after_kill_matches_uninterrupted(shards, tmp_path):
     spec = tiny_spec(
         "unet",
-        epochs=6,
+        epochs=5,
         optimizer={"name": "sgd", "lr": 0.05, "momentum": 0.9},
         schedule={"name": "step", "every_epochs": 2, "factor": 0.5},
     )
