@@ -1,0 +1,186 @@
+"""`snakemake --profile slurm` on a real Slurm cluster (tests/slurm/start.sh brings up a one-node
+cluster with a fake GPU; .ci/run starts it). The default workflow with config/tiny.yaml: every
+non-local job is submitted with sbatch and completes, light rules stay local, training gets its
+GPU, a second run submits nothing, a retry asks for more memory, and a partition the cluster does
+not know fails with the scheduler's own message. Skipped where no cluster answers.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import REPO, copy_workflow, snakemake, tail
+
+PROFILE = ("--profile", "slurm")
+# Outputs of light rules that must run on the submitting host, not as cluster jobs.
+LOCAL_PREFIXES = ("results/figures/", "results/tables/", "results/errbins/")
+
+
+def _slurm_state() -> str | None:
+    """None when a Slurm cluster answers with a usable node, else why not."""
+    if shutil.which("sinfo") is None or shutil.which("sbatch") is None:
+        return "Slurm client (sinfo, sbatch) not installed: run tests/slurm/install.sh"
+    try:
+        result = subprocess.run(
+            ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=20, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return "sinfo did not answer in 20 s"
+    if result.returncode != 0:
+        return f"no Slurm cluster answers (sinfo: {result.stderr.strip()[:200]}); start one with tests/slurm/start.sh"
+    if not re.search(r"^(idle|mixed|allocated)", result.stdout, re.M):
+        return f"no Slurm node is up (states: {result.stdout.split()})"
+    return None
+
+
+_WHY_NOT = _slurm_state()
+pytestmark = [
+    pytest.mark.slurm,
+    pytest.mark.slow,
+    pytest.mark.skipif(_WHY_NOT is not None, reason=_WHY_NOT or ""),
+]
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one `snakemake --profile slurm` run printed, parsed."""
+
+    returncode: int
+    log: str
+    seconds: float
+    # Snakemake job id -> (rule, local?, outputs)
+    jobs: dict[int, tuple[str, bool, list[str]]]
+    # Snakemake job id -> Slurm job id
+    submitted: dict[int, int]
+
+
+JOB_BLOCK = re.compile(r"^(localrule|rule) (\w+):\n(.*?)^    jobid: (\d+)$", re.M | re.S)
+SUBMITTED = re.compile(r"^Job (\d+) has been submitted with SLURM jobid (\d+)", re.M)
+
+
+def run_profile(workdir: Path, *args: str) -> Run:
+    start = time.monotonic()
+    result = snakemake(workdir, *PROFILE, *args, timeout=1800)
+    seconds = time.monotonic() - start
+    jobs = {}
+    for kind, rule, body, jobid in JOB_BLOCK.findall(result.stdout):
+        outputs = re.findall(r"^    output: (.*)$", body, re.M)
+        files = [f.strip() for f in outputs[0].split(",")] if outputs else []
+        jobs[int(jobid)] = (rule, kind == "localrule", files)
+    submitted = {int(a): int(b) for a, b in SUBMITTED.findall(result.stdout)}
+    return Run(result.returncode, result.stdout, seconds, jobs, submitted)
+
+
+def scontrol(job: int) -> dict[str, str]:
+    """`scontrol show job` as key=value pairs (finished jobs stay for MinJobAge seconds)."""
+    text = subprocess.run(
+        ["scontrol", "-o", "show", "job", str(job)], capture_output=True, text=True, check=True
+    ).stdout
+    return dict(re.findall(r"(\S+?)=(\S*)", text))
+
+
+@pytest.fixture(scope="module")
+def slurm_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
+    workdir = copy_workflow(tmp_path_factory.mktemp("slurm_run"))
+    run = run_profile(workdir)
+    cluster_jobs = sum(not local for _, local, _ in run.jobs.values())
+    print(f"slurm run: {run.seconds:.0f} s, {len(run.jobs)} jobs, {cluster_jobs} submitted")
+    if run.returncode != 0:
+        pytest.fail(f"snakemake --profile slurm failed:\n{tail(run.log, 150)}")
+    return workdir, run
+
+
+def test_every_cluster_job_submitted_and_completed(slurm_run: tuple[Path, Run]) -> None:
+    _, run = slurm_run
+    cluster = {jid for jid, (_, local, _) in run.jobs.items() if not local}
+    assert cluster, "no job went to the cluster"
+    assert set(run.submitted) == cluster, "jobs run outside Slurm, or submitted twice"
+    states = {sid: scontrol(sid)["JobState"] for sid in run.submitted.values()}
+    assert set(states.values()) == {"COMPLETED"}, states
+    assert "steps (100%) done" in run.log
+
+
+def test_light_rules_run_locally(slurm_run: tuple[Path, Run]) -> None:
+    _, run = slurm_run
+    light = {
+        rule
+        for rule, local, outputs in run.jobs.values()
+        if any(o.startswith(LOCAL_PREFIXES) for o in outputs)
+    }
+    assert light, "no figure, table or bin job in the run"
+    remote = {rule for rule, local, _ in run.jobs.values() if not local}
+    assert not light & remote, f"light rules sent to the cluster: {sorted(light & remote)}"
+
+
+def test_training_gets_its_gpu(slurm_run: tuple[Path, Run]) -> None:
+    _, run = slurm_run
+    train = [run.submitted[j] for j, (rule, _, _) in run.jobs.items() if rule == "train"]
+    assert train, "no training job was submitted"
+    for sid in train:
+        job = scontrol(sid)
+        assert job["Partition"] == "gpu", job
+        gres = job.get("TresPerJob", "") + job.get("TresPerNode", "")
+        assert "gres:gpu:1" in gres, f"training job {sid} has no GPU request: {job}"
+    others = [sid for j, sid in run.submitted.items() if run.jobs[j][0] != "train"]
+    for sid in others:
+        job = scontrol(sid)
+        assert "gpu" not in job.get("TresPerJob", "") + job.get("TresPerNode", "")
+
+
+def test_second_run_submits_nothing(slurm_run: tuple[Path, Run]) -> None:
+    workdir, _ = slurm_run
+    again = run_profile(workdir)
+    assert again.returncode == 0, tail(again.log)
+    assert again.submitted == {}, tail(again.log)
+    assert "Nothing to be done" in again.log
+
+
+def test_unknown_partition_fails_with_the_schedulers_message(tmp_path: Path) -> None:
+    workdir = copy_workflow(tmp_path)
+    run = run_profile(
+        workdir, "--set-resources", "noise_table:slurm_partition=nosuchpartition",
+        "--until", "noise_table",
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert "invalid partition specified: nosuchpartition" in run.log.lower(), tail(run.log)
+    assert not (workdir / "results" / "noise").exists() or not any(
+        (workdir / "results" / "noise").rglob("*.npz")
+    )
+
+
+RETRY_SNAKEFILE = """
+rule all:
+    input: "memory.txt"
+
+rule needs_memory:
+    output: "memory.txt"
+    log: "needs_memory.log"
+    shell:
+        # Stands in for a job the scheduler kills for memory: fails below 2x the first request.
+        "mem=$(scontrol -o show job $SLURM_JOB_ID | grep -o 'MinMemoryNode=[0-9]*' | cut -d= -f2); "
+        "test $mem -ge {min_mb} || {{ echo only $mem MB > {log}; exit 1; }}; echo $mem > {output}"
+"""
+
+
+def test_retry_asks_for_more_memory(tmp_path: Path) -> None:
+    """The profile's `retries` with `mem_mb: <base> * attempt`: the second attempt of a failed
+    job is submitted with twice the memory (rule without its own mem_mb: default-resources)."""
+    (tmp_path / "slurm").mkdir()
+    shutil.copy2(REPO / "slurm" / "config.yaml", tmp_path / "slurm")
+    first = 2000  # slurm/config.yaml default-resources mem_mb at attempt 1
+    (tmp_path / "Snakefile").write_text(RETRY_SNAKEFILE.replace("{min_mb}", str(2 * first)))
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "tiny.yaml").write_text("{}\n")
+    run = run_profile(tmp_path)
+    assert run.returncode == 0, tail(run.log)
+    slurm_ids = [int(s) for s in re.findall(r"submitted with SLURM jobid (\d+)", run.log)]
+    assert len(slurm_ids) == 2, tail(run.log)
+    memory = [scontrol(s)["MinMemoryNode"] for s in slurm_ids]
+    assert memory == [f"{first}M", f"{2 * first}M"]
+    assert (tmp_path / "memory.txt").read_text().strip() == str(2 * first)
