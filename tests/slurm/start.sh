@@ -11,8 +11,8 @@ set -euo pipefail
 STATE=${PFS_SLURM_DIR:-/tmp/pfsdenoise-slurm}
 CONF=/etc/slurm/slurm.conf
 NODE=$(hostname -s)
-# The node advertises at least 4 CPUs, like a small GPU node, so that the profile's training
-# request (slurm/config.yaml: cpus_per_task 4 with the GPU) schedules on a 2-core CI machine;
+# The node advertises at least 4 CPUs, like a small GPU node, so that jobs with a few threads
+# (training: config train.threads) schedule on a 2-core CI machine and short jobs overlap;
 # SlurmdParameters=config_overrides lets slurmd accept more CPUs than it finds (jobs then share
 # the real cores).
 CPUS=$(nproc)

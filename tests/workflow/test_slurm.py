@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import REPO, copy_workflow, snakemake, tail
 
 PROFILE = ("--profile", "slurm")
@@ -184,3 +185,18 @@ def test_retry_asks_for_more_memory(tmp_path: Path) -> None:
     memory = [scontrol(s)["MinMemoryNode"] for s in slurm_ids]
     assert memory == [f"{first}M", f"{2 * first}M"]
     assert (tmp_path / "memory.txt").read_text().strip() == str(2 * first)
+
+
+def test_every_cluster_rule_gets_more_memory_on_retry(slurm_run: tuple[Path, Run]) -> None:
+    """Each rule that went to the cluster has an attempt-scaled mem_mb in the profile."""
+    _, run = slurm_run
+    profile = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())
+    remote = {rule for rule, local, _ in run.jobs.values() if not local}
+    missing = {
+        rule
+        for rule in remote
+        if "attempt" not in str(profile["set-resources"].get(rule, {}).get("mem_mb", ""))
+    }
+    assert not missing, (
+        f'add `{sorted(missing)[0]}: {{mem_mb: "<MB> * attempt"}}` to slurm/config.yaml'
+    )
