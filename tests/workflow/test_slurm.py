@@ -49,33 +49,58 @@ pytestmark = [
 
 
 @dataclass(frozen=True)
+class Job:
+    """One Snakemake job as the run's log announced it."""
+
+    rule: str
+    local: bool
+    grouped: bool  # part of a group job (e.g. the `sim` shard fan-out), submitted as one
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Run:
     """What one `snakemake --profile slurm` run printed, parsed."""
 
     returncode: int
     log: str
     seconds: float
-    # Snakemake job id -> (rule, local?, outputs)
-    jobs: dict[int, tuple[str, bool, list[str]]]
-    # Snakemake job id -> Slurm job id
-    submitted: dict[int, int]
+    jobs: dict[int, Job]  # Snakemake job id -> job
+    submitted: dict[int, int]  # Snakemake job id -> Slurm job id (single jobs)
+    groups: dict[str, int]  # group job id -> Slurm job id
+    group_headers: int  # "Group job ..." announcements
+
+    @property
+    def slurm_ids(self) -> list[int]:
+        return [*self.submitted.values(), *self.groups.values()]
 
 
-JOB_BLOCK = re.compile(r"^(localrule|rule) (\w+):\n(.*?)^    jobid: (\d+)$", re.M | re.S)
-SUBMITTED = re.compile(r"^Job (\d+) has been submitted with SLURM jobid (\d+)", re.M)
+# A job block: "rule NAME:" (or "localrule"), then its fields, indented once more inside a group.
+JOB_BLOCK = re.compile(r"^( *)(localrule|rule) (\w+):\n(.*?)^ +jobid: (\d+)$", re.M | re.S)
+OUTPUT = re.compile(r"^ +output: (.*)$", re.M)
+SUBMITTED = re.compile(r"^Job (\S+) has been submitted with SLURM jobid (\d+)", re.M)
+
+
+def parse_run(returncode: int, log: str, seconds: float) -> Run:
+    jobs = {}
+    for indent, kind, rule, body, jobid in JOB_BLOCK.findall(log):
+        outputs = OUTPUT.findall(body)
+        files = tuple(f.strip() for f in outputs[0].split(",")) if outputs else ()
+        jobs[int(jobid)] = Job(rule, kind == "localrule", bool(indent), files)
+    submitted, groups = {}, {}
+    for job, slurm_id in SUBMITTED.findall(log):
+        if job.isdigit():
+            submitted[int(job)] = int(slurm_id)
+        else:
+            groups[job] = int(slurm_id)
+    headers = len(re.findall(r"\] Group job \S+ \(jobs", log))
+    return Run(returncode, log, seconds, jobs, submitted, groups, headers)
 
 
 def run_profile(workdir: Path, *args: str) -> Run:
     start = time.monotonic()
     result = snakemake(workdir, *PROFILE, *args, timeout=1800)
-    seconds = time.monotonic() - start
-    jobs = {}
-    for kind, rule, body, jobid in JOB_BLOCK.findall(result.stdout):
-        outputs = re.findall(r"^    output: (.*)$", body, re.M)
-        files = [f.strip() for f in outputs[0].split(",")] if outputs else []
-        jobs[int(jobid)] = (rule, kind == "localrule", files)
-    submitted = {int(a): int(b) for a, b in SUBMITTED.findall(result.stdout)}
-    return Run(result.returncode, result.stdout, seconds, jobs, submitted)
+    return parse_run(result.returncode, result.stdout, time.monotonic() - start)
 
 
 def scontrol(job: int) -> dict[str, str]:
@@ -90,8 +115,11 @@ def scontrol(job: int) -> dict[str, str]:
 def slurm_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
     workdir = copy_workflow(tmp_path_factory.mktemp("slurm_run"))
     run = run_profile(workdir)
-    cluster_jobs = sum(not local for _, local, _ in run.jobs.values())
-    print(f"slurm run: {run.seconds:.0f} s, {len(run.jobs)} jobs, {cluster_jobs} submitted")
+    cluster = sum(not job.local for job in run.jobs.values())
+    print(
+        f"\nslurm run: {run.seconds:.0f} s, {len(run.jobs)} Snakemake jobs, {cluster} on the "
+        f"cluster in {len(run.slurm_ids)} sbatch submissions ({len(run.groups)} group jobs)"
+    )
     if run.returncode != 0:
         pytest.fail(f"snakemake --profile slurm failed:\n{tail(run.log, 150)}")
     return workdir, run
@@ -99,10 +127,14 @@ def slurm_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
 
 def test_every_cluster_job_submitted_and_completed(slurm_run: tuple[Path, Run]) -> None:
     _, run = slurm_run
-    cluster = {jid for jid, (_, local, _) in run.jobs.items() if not local}
-    assert cluster, "no job went to the cluster"
-    assert set(run.submitted) == cluster, "jobs run outside Slurm, or submitted twice"
-    states = {sid: scontrol(sid)["JobState"] for sid in run.submitted.values()}
+    single = {jid for jid, job in run.jobs.items() if not job.local and not job.grouped}
+    grouped = {jid for jid, job in run.jobs.items() if job.grouped}
+    assert single, "no job went to the cluster"
+    assert set(run.submitted) == single, "jobs run outside Slurm, or submitted twice"
+    assert not any(run.jobs[j].local for j in grouped)
+    assert len(run.groups) == run.group_headers, "a group job was not submitted"
+    assert bool(grouped) == bool(run.groups)
+    states = {sid: scontrol(sid)["JobState"] for sid in run.slurm_ids}
     assert set(states.values()) == {"COMPLETED"}, states
     assert "steps (100%) done" in run.log
 
@@ -110,26 +142,25 @@ def test_every_cluster_job_submitted_and_completed(slurm_run: tuple[Path, Run]) 
 def test_light_rules_run_locally(slurm_run: tuple[Path, Run]) -> None:
     _, run = slurm_run
     light = {
-        rule
-        for rule, local, outputs in run.jobs.values()
-        if any(o.startswith(LOCAL_PREFIXES) for o in outputs)
+        job.rule
+        for job in run.jobs.values()
+        if any(o.startswith(LOCAL_PREFIXES) for o in job.outputs)
     }
     assert light, "no figure, table or bin job in the run"
-    remote = {rule for rule, local, _ in run.jobs.values() if not local}
+    remote = {job.rule for job in run.jobs.values() if not job.local}
     assert not light & remote, f"light rules sent to the cluster: {sorted(light & remote)}"
 
 
 def test_training_gets_its_gpu(slurm_run: tuple[Path, Run]) -> None:
     _, run = slurm_run
-    train = [run.submitted[j] for j, (rule, _, _) in run.jobs.items() if rule == "train"]
+    train = [run.submitted[j] for j, job in run.jobs.items() if job.rule == "train"]
     assert train, "no training job was submitted"
     for sid in train:
         job = scontrol(sid)
         assert job["Partition"] == "gpu", job
         gres = job.get("TresPerJob", "") + job.get("TresPerNode", "")
         assert "gres:gpu:1" in gres, f"training job {sid} has no GPU request: {job}"
-    others = [sid for j, sid in run.submitted.items() if run.jobs[j][0] != "train"]
-    for sid in others:
+    for sid in set(run.slurm_ids) - set(train):
         job = scontrol(sid)
         assert "gpu" not in job.get("TresPerJob", "") + job.get("TresPerNode", "")
 
@@ -138,7 +169,7 @@ def test_second_run_submits_nothing(slurm_run: tuple[Path, Run]) -> None:
     workdir, _ = slurm_run
     again = run_profile(workdir)
     assert again.returncode == 0, tail(again.log)
-    assert again.submitted == {}, tail(again.log)
+    assert again.slurm_ids == [], tail(again.log)
     assert "Nothing to be done" in again.log
 
 
@@ -191,7 +222,7 @@ def test_every_cluster_rule_gets_more_memory_on_retry(slurm_run: tuple[Path, Run
     """Each rule that went to the cluster has an attempt-scaled mem_mb in the profile."""
     _, run = slurm_run
     profile = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())
-    remote = {rule for rule, local, _ in run.jobs.values() if not local}
+    remote = {job.rule for job in run.jobs.values() if not job.local}
     missing = {
         rule
         for rule in remote
