@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, copy_workflow, snakemake, tail
+from tiny_workflow import REPO, copy_workflow, snakemake, tail
 
 PROFILE = ("--profile", "slurm")
 # Outputs of light rules that must run on the submitting host, not as cluster jobs.

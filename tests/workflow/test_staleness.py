@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, Output, detailed_summary, downstream, pending
+from tiny_workflow import REPO, Output, detailed_summary, downstream, pending
 
 pytestmark = pytest.mark.slow
 
