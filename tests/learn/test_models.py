@@ -41,10 +41,13 @@ def test_unet_dropout_only_in_bottleneck():
 
 
 def test_resunet_starts_as_identity():
-    model = build_model("resunet", 64, {"widths": [4, 8], "groups": 2}).eval()
+    model = build_model("resunet", 64, {"widths": [4, 8], "groups": 2, "residual": True}).eval()
     x = torch.rand(2, 64)
     out = model(x, torch.full_like(x, 0.1), torch.zeros_like(x, dtype=torch.bool))
     torch.testing.assert_close(out, x)
+    direct = build_model("resunet", 64, {"widths": [4, 8], "groups": 2}).eval()
+    out = direct(x, torch.full_like(x, 0.1), torch.zeros_like(x, dtype=torch.bool))
+    torch.testing.assert_close(out, torch.ones_like(x))  # starts at the continuum level
 
 
 def test_bad_hyper_parameters():

@@ -15,8 +15,8 @@ serves training, evaluation and the Python API.
   of dense layers down to a bottleneck code and a mirrored decoder; ReLU inside, linear output
   around the continuum level 1.
 * ``resunet`` — this project's model: σ and the mask as input channels (the network sees how noisy
-  each pixel is, the S/N varies 100-fold across a training set), a residual output
-  (``flux + correction``: the identity is the starting point, so early training already helps),
+  each pixel is, the S/N varies 100-fold across a training set), an optional residual output
+  (``flux + correction``, off by default: measured worse at low S/N, docs/models.md),
   pre-activation residual blocks with group norm and GELU (batch-size independent, no
   train/eval mismatch), strided-convolution down-sampling, and a dense global path in the
   bottleneck (the whole spectrum through a small code, as in the dense autoencoder).
@@ -169,7 +169,7 @@ class ResUNet1d(nn.Module):
         kernel_size: int = 5,
         groups: int = 8,
         use_sigma: bool = True,
-        residual: bool = True,
+        residual: bool = False,
         sigma_clip: float = 10.0,
         global_channels: int = 16,
         global_code: int = 128,
