@@ -23,6 +23,7 @@ def atomic_path(path: str | os.PathLike, *, make_parents: bool = True) -> Iterat
     target = Path(path)
     if make_parents:
         target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(target)
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent
     )
@@ -35,6 +36,14 @@ def atomic_path(path: str | os.PathLike, *, make_parents: bool = True) -> Iterat
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Delete temporaries of ``target`` left by a killed writer (one writer per target)."""
+    if target.parent.is_dir():
+        for stale in target.parent.glob(f".{target.stem}.*.tmp{target.suffix}"):
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
 
 
 @contextlib.contextmanager

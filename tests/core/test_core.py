@@ -62,6 +62,12 @@ def test_killed_writer_leaves_no_complete_looking_file(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not target.exists()
+    leftovers = [p.name for p in tmp_path.iterdir()]
+    assert len(leftovers) == 1 and leftovers[0].endswith(".tmp.parquet")
+    # the rerun removes what the killed writer left and completes the file
+    with atomic_path(target) as tmp:
+        tmp.write_text("complete")
+    assert [p.name for p in tmp_path.iterdir()] == ["shard.parquet"]
 
 
 def test_seeds_are_deterministic_distinct_and_independent_of_other_keys():

@@ -1,4 +1,4 @@
-# Shared helpers for every rule file: chunk table, seeds, library paths, the `all` target list.
+# Shared helpers of all rule files (chunk table, seeds, library paths, the `all` target list).
 from pfsdenoise.seeding import derive_seed
 
 SRC = Path(workflow.basedir) / "src" / "pfsdenoise"

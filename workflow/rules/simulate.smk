@@ -9,7 +9,7 @@ rule simulate:
     output:
         "results/shards/{split}/{chunk}.parquet",
     params:
-        grid_dir=GRID_DIR,
+        grid_dir=lambda w, input: os.path.dirname(input.grid[0]),
         chunk=lambda w: CHUNKS[w.chunk],
         n_spectra=lambda w: config["simulate"]["splits"][w.split],
         seed=lambda w: chunk_seed(w.split, w.chunk),

@@ -15,6 +15,6 @@ produce_shard(
     sampling=snakemake.params.sampling,
     observe=snakemake.params.observe,
     row_group_size=snakemake.params.row_group_size,
-    inputs=[snakemake.input.noise, snakemake.params.grid_dir],
+    inputs=[snakemake.input.noise, f"{snakemake.params.grid_dir}/grid.json"],
     code=snakemake.input.code,
 )
