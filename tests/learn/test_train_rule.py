@@ -47,7 +47,7 @@ def workdir(tmp_path):
             write_toy_shard(
                 tmp_path / f"results/shards/{split}/{chunk['name']}.parquet", 16, i, WAVE, split
             )
-    slow = tiny_spec("dae", epochs=8)
+    slow = tiny_spec("dae", epochs=12)
     slow["batch_size"] = 2  # many small steps: epochs long enough to kill one mid-way
     models = {"slow": slow, "quick": tiny_spec("dae", epochs=1)}
     (tmp_path / "over.yaml").write_text(yaml.safe_dump({"train": {"models": models, "threads": 1}}))
@@ -99,7 +99,7 @@ def test_killed_job_resumes_from_state_and_params_rerun_one_model(workdir):
     assert "resuming after epoch" in log
     resumed_after = int(log.split("resuming after epoch ")[1].split()[0])
     assert resumed_after >= 2
-    assert list(pd.read_csv(history)["epoch"]) == list(range(1, 9))
+    assert list(pd.read_csv(history)["epoch"]) == list(range(1, 13))
 
     over = yaml.safe_load((workdir / "over.yaml").read_text())
     over["train"]["models"]["quick"]["optimizer"]["lr"] = 2e-3
