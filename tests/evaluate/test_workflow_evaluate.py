@@ -1,7 +1,7 @@
 """The evaluate and figures rules end to end on synthetic shards, and what reruns after a change.
 
 One run of the baselines chain (≈ 1 minute on 2 cores), then dry summaries: a plotting option
-reruns only figures and tables; a change to one baseline's tuning grid reruns only that method's
+reruns only figures and tables; a change to one baseline's tuning grid (PCA's) reruns only that method's
 chain and the figures and tables that show it.
 """
 
@@ -48,7 +48,7 @@ def test_products_exist_with_provenance(workdir, monkeypatch):
             assert (figures / f"{stem}{ext}").stat().st_size > 1000
             assert (figures / f"{stem}{ext}.prov.json").exists()
     md = (workdir / "results" / "tables" / "comparison.md").read_text()
-    assert md.startswith("| S/N bin | N | noisy input | identity | gauss | pca |")
+    assert md.startswith("| S/N bin | N | noisy input | identity | pca |")
     chain = provenance_chain(figures / "fig1_all.png")
     steps = {record["step"] for _, _, record in chain if record}
     assert {
@@ -76,18 +76,19 @@ def test_plot_option_reruns_only_figures(workdir):
 
 def test_one_method_change_reruns_its_chain_and_the_figures_showing_it(workdir):
     def edit(c):
-        c["evaluate"]["gauss"]["grid"]["width"] = [1.0, 2.0]
+        c["evaluate"]["pca"]["grid"]["n_components"] = [8, 16]
 
     original = _edit_config(workdir, edit)
     try:
         pending = _pending(workdir)
     finally:
         (workdir / "config.yaml").write_text(original)
-    assert "results/baselines/gauss/params.json" in pending
-    assert "results/errors/gauss.parquet" in pending
+    assert "results/baselines/pca/params.json" in pending
+    assert "results/baselines/pca/basis.npz" not in pending  # the fit does not use the grid
+    assert "results/errors/pca.parquet" in pending
     assert "results/figures/fig1_all.png" in pending and "results/tables/comparison.md" in pending
-    assert "results/figures/examples_gauss.png" in pending
-    others = [p for p in pending if any(m in p for m in ("identity", "pca"))]
+    assert "results/figures/examples_pca.png" in pending
+    others = [p for p in pending if "identity" in p]
     assert others == [], others
 
 

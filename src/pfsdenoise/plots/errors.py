@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
 from pfsdenoise.plots import FIG1_PARAMS
 from pfsdenoise.plots.style import NOISY_STYLE, method_colours, param_label
@@ -33,6 +34,14 @@ def _curve(
         ax.fill_between(
             x, sub[lo_col] * scale, sub[hi_col] * scale, color=style.get("color"), alpha=0.18, lw=0
         )
+
+
+def _log_snr_axis(ax: Axes) -> None:
+    """Logarithmic S/N axis with plain numbers (1, 2, 5, 10, …) instead of 2×10⁰ labels."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def fig1(
@@ -86,7 +95,7 @@ def fig1(
         if log_error:
             ax.set_yscale("log")
         if param == "snr":
-            ax.set_xscale("log")
+            _log_snr_axis(ax)
         ax.grid(alpha=0.3, which="both", lw=0.5)
     axes[0].legend(fontsize=7, ncol=1 if len(methods) < 3 else 2)
     title = methods[0] if len(methods) == 1 else "all methods"
@@ -110,7 +119,7 @@ def ratio_vs_snr(
     for m in methods:
         _curve(ax, bins[m], "ratio_mean", statistic, intervals, 1.0, color=colours[m], label=m)
     ax.axhline(1.0, **{**NOISY_STYLE, "label": "noisy input (ratio 1)"})
-    ax.set_xscale("log")
+    _log_snr_axis(ax)
     ax.set_yscale("log")
     ax.set_xlabel(param_label("snr"))
     ax.set_ylabel("mean relative error / noisy input's (ratio)")
