@@ -141,10 +141,22 @@ def provenance_chain(
         record = read_record(p) if Path(p).exists() else None
         out.append((depth, p, record))
         for item in (record or {}).get("inputs", []):
-            visit(item["path"], depth + 1)
+            visit(_locate(item["path"], Path(p)), depth + 1)
 
     visit(str(path), 0)
     return out
+
+
+def _locate(recorded: str, referrer: Path) -> str:
+    """Where a recorded input is now: as recorded, or (for a path relative to the workflow's
+    working directory) below the first folder above ``referrer`` that holds it."""
+    path = Path(recorded)
+    if path.is_absolute():
+        return recorded
+    for folder in referrer.absolute().parents:
+        if (folder / path).exists():
+            return str(folder / path)
+    return recorded
 
 
 def format_chain(chain: list[tuple[int, str, dict | None]]) -> str:
