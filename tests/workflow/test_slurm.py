@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from tiny_workflow import REPO, copy_workflow, snakemake, tail
+from tiny_workflow import REPO, TINY, copy_workflow, snakemake, tail
 
 PROFILE = ("--profile", "slurm")
 # Outputs of light rules that must run on the submitting host, not as cluster jobs.
@@ -186,6 +187,15 @@ def test_unknown_partition_fails_with_the_schedulers_message(tmp_path: Path) -> 
     )
 
 
+def throwaway_workflow(workdir: Path, snakefile: str) -> None:
+    """A one-file workflow with the repository's profile (and an empty tiny config)."""
+    (workdir / "slurm").mkdir()
+    shutil.copy2(REPO / "slurm" / "config.yaml", workdir / "slurm")
+    (workdir / "config").mkdir()
+    (workdir / "config" / "tiny.yaml").write_text("{}\n")
+    (workdir / "Snakefile").write_text(snakefile)
+
+
 RETRY_SNAKEFILE = """
 rule all:
     input: "memory.txt"
@@ -203,12 +213,8 @@ rule needs_memory:
 def test_retry_asks_for_more_memory(tmp_path: Path) -> None:
     """The profile's `retries` with `mem_mb: <base> * attempt`: the second attempt of a failed
     job is submitted with twice the memory (rule without its own mem_mb: default-resources)."""
-    (tmp_path / "slurm").mkdir()
-    shutil.copy2(REPO / "slurm" / "config.yaml", tmp_path / "slurm")
     first = 2000  # slurm/config.yaml default-resources mem_mb at attempt 1
-    (tmp_path / "Snakefile").write_text(RETRY_SNAKEFILE.replace("{min_mb}", str(2 * first)))
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "tiny.yaml").write_text("{}\n")
+    throwaway_workflow(tmp_path, RETRY_SNAKEFILE.replace("{min_mb}", str(2 * first)))
     run = run_profile(tmp_path)
     assert run.returncode == 0, tail(run.log)
     slurm_ids = [int(s) for s in re.findall(r"submitted with SLURM jobid (\d+)", run.log)]
@@ -231,3 +237,45 @@ def test_every_cluster_rule_gets_more_memory_on_retry(slurm_run: tuple[Path, Run
     assert not missing, (
         f'add `{sorted(missing)[0]}: {{mem_mb: "<MB> * attempt"}}` to slurm/config.yaml'
     )
+
+
+KILL_SNAKEFILE = """
+rule all:
+    input: "slow.txt", "quick.txt"
+
+rule quick:
+    output: "quick.txt"
+    shell: "echo done > {output}"
+
+rule slow:
+    output: "slow.txt"
+    shell: "echo partial > {output}; sleep 600; echo complete >> {output}"
+"""
+
+
+def test_killed_job_leaves_no_output_and_only_it_reruns(tmp_path: Path) -> None:
+    """A job the scheduler kills (scancel) mid-write: its partial output is removed, the other
+    job completes, and the next run plans exactly the killed job again."""
+    throwaway_workflow(tmp_path, KILL_SNAKEFILE)
+    command = [sys.executable, "-m", "snakemake", *TINY, *PROFILE, "--retries", "0"]
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 300
+        logs = tmp_path / ".snakemake" / "slurm_logs" / "rule_slow"
+        while not ((tmp_path / "slow.txt").exists() and any(logs.glob("*.log"))):
+            assert proc.poll() is None and time.monotonic() < deadline, "slow job never started"
+            time.sleep(1)
+        slurm_id = next(logs.glob("*.log")).stem
+        subprocess.run(["scancel", slurm_id], check=True)
+        log, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0, tail(log)
+    assert scontrol(int(slurm_id))["JobState"] == "CANCELLED"
+    assert not (tmp_path / "slow.txt").exists(), "the killed job's partial output was kept"
+    assert (tmp_path / "quick.txt").read_text() == "done\n"
+    plan = parse_run(0, snakemake(tmp_path, *PROFILE, "--dry-run").stdout, 0)
+    assert sorted(job.rule for job in plan.jobs.values()) == ["all", "slow"]
