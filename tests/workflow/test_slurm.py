@@ -1,8 +1,9 @@
 """`snakemake --profile slurm` on a real Slurm cluster (tests/slurm/start.sh brings up a one-node
 cluster with a fake GPU; .ci/run starts it). The default workflow with config/tiny.yaml: every
 non-local job is submitted with sbatch and completes, light rules stay local, training gets its
-GPU, a second run submits nothing, a retry asks for more memory, and a partition the cluster does
-not know fails with the scheduler's own message. Skipped where no cluster answers.
+GPU, a second run submits nothing, a retry asks for more memory, a job killed by the scheduler
+leaves no output and is all the next run redoes, and a partition the cluster does not know fails
+with the scheduler's own message. Skipped where no cluster answers.
 """
 
 from __future__ import annotations
