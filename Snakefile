@@ -18,7 +18,9 @@ configfile: "config.yaml"
 
 # Validate (and fill defaults) before any job starts; every problem is named by its dotted key.
 try:
-    validate_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+    validate_config(
+        config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
+    )
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 

@@ -14,10 +14,15 @@ SPLITS = list(config["simulate"]["splits"])
 
 def src(*patterns):
     """Absolute paths of the library modules a rule depends on, listed as its inputs so that an
-    edit to one of them reruns exactly the rules that use it. Glob patterns are expanded."""
+    edit to one of them reruns exactly the rules that use it. Glob patterns are expanded.
+    """
     paths = []
     for pattern in patterns:
-        found = sorted(SRC.glob(pattern)) if any(c in pattern for c in "*?[") else [SRC / pattern]
+        found = (
+            sorted(SRC.glob(pattern))
+            if any(c in pattern for c in "*?[")
+            else [SRC / pattern]
+        )
         paths.extend(str(p) for p in found)
     return paths
 
@@ -30,4 +35,6 @@ def chunk_seed(split, chunk):
 
 
 def shard_paths(split):
-    return expand("results/shards/{split}/{chunk}.parquet", split=split, chunk=list(CHUNKS))
+    return expand(
+        "results/shards/{split}/{chunk}.parquet", split=split, chunk=list(CHUNKS)
+    )

@@ -5,9 +5,25 @@ rule simulate:
     input:
         grid=GRID_FILES,
         noise=NOISE_TABLE,
-        code=src("produce.py", "simulate.py", "sampling.py", "shards.py", "observe/*.py"),
+        code=src(
+            "produce.py", "simulate.py", "sampling.py", "shards.py", "observe/*.py"
+        ),
     output:
         "results/shards/{split}/{chunk}.parquet",
+    log:
+        "results/logs/simulate/{split}/{chunk}.log",
+    benchmark:
+        "results/benchmarks/simulate/{split}/{chunk}.tsv"
+    wildcard_constraints:
+        split="|".join(SPLITS),
+        chunk="|".join(CHUNKS),
+    group:
+        "sim"
+    conda:
+        ENV
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         grid_dir=lambda w, input: os.path.dirname(input.grid[0]),
         chunk=lambda w: CHUNKS[w.chunk],
@@ -16,20 +32,6 @@ rule simulate:
         sampling=config["sampling"],
         observe=config["observe"],
         row_group_size=config["simulate"]["row_group_size"],
-    wildcard_constraints:
-        split="|".join(SPLITS),
-        chunk="|".join(CHUNKS),
-    log:
-        "results/logs/simulate/{split}/{chunk}.log",
-    benchmark:
-        "results/benchmarks/simulate/{split}/{chunk}.tsv"
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    conda:
-        ENV
-    group:
-        "sim"
     script:
         "../scripts/simulate_shard.py"
 
