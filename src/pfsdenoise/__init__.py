@@ -7,4 +7,13 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "load_denoiser"]
+
+
+def __getattr__(name: str):
+    """``pfsdenoise.load_denoiser`` without importing torch at package import."""
+    if name == "load_denoiser":
+        from pfsdenoise.learn.checkpoint import load_denoiser
+
+        return load_denoiser
+    raise AttributeError(f"module 'pfsdenoise' has no attribute {name!r}")

@@ -202,3 +202,19 @@ def test_resume_after_kill_matches_uninterrupted(shards, tmp_path):
     a, b = pd.read_csv(killed / "history.csv"), pd.read_csv(straight / "history.csv")
     assert list(a["epoch"]) == list(range(1, 6))
     np.testing.assert_allclose(a["val_loss"], b["val_loss"], rtol=1e-4)
+
+
+def test_state_of_an_edited_architecture_is_not_resumed(shards, tmp_path, monkeypatch):
+    """Same settings, but the code builds other layers: training starts over instead of
+    crashing on mismatched weights."""
+    import pfsdenoise.learn.train as train_module
+
+    train(shards, tmp_path, "dae", epochs=1)
+    original = train_module.build_model
+
+    def edited(arch, n_pix, hyper):
+        return original(arch, n_pix, {**hyper, "hidden": [32]})
+
+    monkeypatch.setattr(train_module, "build_model", edited)
+    train(shards, tmp_path, "dae", epochs=2)
+    assert list(pd.read_csv(tmp_path / "history.csv")["epoch"]) == [1, 2]

@@ -197,13 +197,18 @@ def train_model(
         "train": [shard_record(p) for p in train_set.paths],
         "val": [shard_record(p) for p in val_set.paths],
     }
-    fingerprint = _fingerprint(
-        spec, augment, seed, {k: [d["checksum"] for d in v] for k, v in data.items()}
-    )
-
     torch.manual_seed(derive_seed(seed, "train", name, "init"))
     n_pix = train_set.wave.size
     model = build_model(spec["arch"], n_pix, spec["hyper"]).to(dev)
+    # The parameter shapes join the fingerprint: a state saved by an edited architecture (same
+    # settings, other layers) is not resumed but started over.
+    shapes = {k: list(v.shape) for k, v in model.state_dict().items()}
+    fingerprint = _fingerprint(
+        spec,
+        augment,
+        seed,
+        {"shards": {k: [d["checksum"] for d in v] for k, v in data.items()}, "shapes": shapes},
+    )
     opt = make_optimizer(model, spec["optimizer"])
     base_lrs = [g["lr"] for g in opt.param_groups]
     ema = Ema(model, spec["ema"]) if spec.get("ema") else None
