@@ -41,6 +41,15 @@ def workflow_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_lint_is_clean(workflow_copy: Path) -> None:
     result = run_snakemake(workflow_copy, "--lint")
     assert result.returncode == 0, tail(result.stdout)
+    rule_files = ["Snakefile", *sorted(str(p) for p in Path(REPO / "workflow/rules").glob("*.smk"))]
+    fmt = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", *rule_files],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert fmt.returncode == 0, fmt.stderr
 
 
 def test_default_config_plans_the_whole_pipeline(workflow_copy: Path) -> None:
