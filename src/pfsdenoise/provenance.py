@@ -91,15 +91,16 @@ def make_record(
 
 def to_json(record: Mapping[str, Any]) -> str:
     """Serialize a record (numpy scalars and paths become plain JSON)."""
-    return json.dumps(record, indent=2, sort_keys=True, default=_json_default)
+    return json.dumps(record, indent=2, sort_keys=True, default=json_default)
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """JSON encoding of numpy values and paths (``json.dumps(default=...)``)."""
     if hasattr(obj, "tolist"):
         return obj.tolist()
     if isinstance(obj, os.PathLike):
         return os.fspath(obj)
-    raise TypeError(f"cannot serialize {type(obj).__name__} in a provenance record")
+    raise TypeError(f"cannot serialize {type(obj).__name__} as JSON")
 
 
 def write_sidecar(output: str | os.PathLike, record: Mapping[str, Any]) -> Path:
@@ -174,7 +175,7 @@ def format_chain(chain: list[tuple[int, str, dict | None]]) -> str:
             f"{record.get('created')} on {record.get('host')}"
         )
         if record.get("config"):
-            cfg = json.dumps(record["config"], sort_keys=True, default=_json_default)
+            cfg = json.dumps(record["config"], sort_keys=True, default=json_default)
             if len(cfg) > 300:
                 cfg = cfg[:297] + "..."
             lines.append(f"{pad}    config: {cfg}")

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pfsdenoise.atomic import atomic_path
-from pfsdenoise.provenance import PARQUET_KEY
+from pfsdenoise.provenance import PARQUET_KEY, json_default
 
 SCHEMA_VERSION = 1
 META_PREFIX = "pfsdenoise."
@@ -96,19 +96,11 @@ def build_table(
         _meta_key("units"): json.dumps(dict(units or {})).encode(),
     }
     for key, value in (extra_metadata or {}).items():
-        metadata[_meta_key(key)] = json.dumps(value, default=_jsonable).encode()
+        metadata[_meta_key(key)] = json.dumps(value, default=json_default).encode()
     if provenance is not None:
-        metadata[PARQUET_KEY] = json.dumps(provenance, default=_jsonable).encode()
+        metadata[PARQUET_KEY] = json.dumps(provenance, default=json_default).encode()
     table = pa.table(columns)
     return table.replace_schema_metadata(metadata)
-
-
-def _jsonable(obj: Any) -> Any:
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    raise TypeError(f"cannot store {type(obj).__name__} in shard metadata")
 
 
 def write_shard(

@@ -20,17 +20,9 @@ from pfsdenoise.shards import read_shard
 pytestmark = pytest.mark.slow
 
 
-def run_snakemake(workdir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     """Snakemake with the workflow's own config only (no tiny override)."""
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", *args],
-        cwd=workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return snakemake(workdir, *args, tiny=False, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -38,12 +38,17 @@ def copy_workflow(dest: Path) -> Path:
 
 
 def snakemake(
-    workdir: Path, *args: str, configs: tuple[str, ...] = (), timeout: float = RUN_TIMEOUT_S
+    workdir: Path,
+    *args: str,
+    configs: tuple[str, ...] = (),
+    timeout: float = RUN_TIMEOUT_S,
+    tiny: bool = True,
 ) -> subprocess.CompletedProcess:
-    """Run the Snakemake CLI in `workdir` with the tiny config and then `configs` (files relative
-    to `workdir`, each overriding the ones before); stdout and stderr together."""
+    """Run the Snakemake CLI in `workdir` with the tiny config (unless `tiny` is False) and then
+    `configs` (files relative to `workdir`, each overriding the ones before); stdout and stderr
+    together."""
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", *TINY, *configs, *args],
+        [sys.executable, "-m", "snakemake", *(TINY if tiny else ()), *configs, *args],
         cwd=workdir,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
