@@ -1,7 +1,6 @@
 """Snakemake adapter: import downloaded BOSZ files into the grid format."""
 
 from pfsdenoise.grid.bosz import import_bosz
-
 from pfsdenoise.logs import setup_logging
 from pfsdenoise.provenance import make_record
 
