@@ -71,6 +71,27 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_denoise(args: argparse.Namespace) -> int:
+    from pfsdenoise.denoise import load_spectrum_denoiser
+    from pfsdenoise.denoise_io import Columns, provenance_summary, read_spectra, write_denoised
+
+    model = load_spectrum_denoiser(args.model, args.device)
+    cols = Columns(args.wave_column, args.flux_column, args.error_column)
+    args.output.mkdir(parents=True, exist_ok=True)
+    try:
+        from tqdm import tqdm
+    except ImportError:  # progress bar is optional
+        tqdm = None
+    paths = tqdm(args.inputs, unit="file", disable=None) if tqdm else args.inputs
+    for path in paths:
+        src = read_spectra(path, cols)
+        result = model.denoise(
+            src.wave, src.flux, src.sigma, src.mask, batch_size=args.batch_size, source=str(path)
+        )
+        write_denoised(src, result.flux, args.output / path.name, provenance_summary(model))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pfsdenoise",
@@ -97,6 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="override the derived seed")
     p.add_argument("-o", "--output", type=Path, required=True, help="output .parquet")
     p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("denoise", help="denoise FITS or Parquet spectra with a trained model")
+    p.add_argument("--model", type=Path, required=True, help="model file (model.pt)")
+    p.add_argument("inputs", nargs="+", type=Path, help="FITS or Parquet files")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    p.add_argument("--wave-column", default="WAVELENGTH", help="FITS table wavelength column")
+    p.add_argument("--flux-column", default="FLUX", help="FITS table flux column")
+    p.add_argument("--error-column", default="ERROR", help="FITS table error (sigma) column")
+    p.add_argument("--batch-size", type=int, default=256, help="spectra per forward pass")
+    p.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
+    p.set_defaults(func=_cmd_denoise)
     return parser
 
 
