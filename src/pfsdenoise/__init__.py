@@ -7,13 +7,18 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__", "load_denoiser"]
+__all__ = ["__version__", "load_denoiser", "load_spectrum_denoiser"]
 
 
 def __getattr__(name: str):
-    """``pfsdenoise.load_denoiser`` without importing torch at package import."""
+    """``pfsdenoise.load_denoiser`` / ``load_spectrum_denoiser`` without importing torch at
+    package import."""
     if name == "load_denoiser":
         from pfsdenoise.learn.checkpoint import load_denoiser
 
         return load_denoiser
+    if name == "load_spectrum_denoiser":
+        from pfsdenoise.denoise import load_spectrum_denoiser
+
+        return load_spectrum_denoiser
     raise AttributeError(f"module 'pfsdenoise' has no attribute {name!r}")

@@ -196,3 +196,33 @@ def test_bad_files(model_path, tmp_path, toy, capsys):
     argv = ["denoise", "--model", str(model_path), str(junk), "-o", str(tmp_path / "o")]
     assert main(argv) == 2
     assert "spectrum.txt" in capsys.readouterr().err
+
+
+class Payload:
+    """A pickled object of a foreign class: weights-only loading must refuse it."""
+
+    def __reduce__(self):
+        return (print, ("code from a model file ran",))
+
+
+def test_cli_refuses_model_with_code(tmp_path, capsys):
+    import torch
+
+    bad = tmp_path / "model.pt"
+    torch.save({"format": "pfsdenoise-denoiser", "x": Payload()}, bad)
+    argv = ["denoise", "--model", str(bad), str(tmp_path / "x.fits"), "-o", str(tmp_path)]
+    assert main(argv) == 2
+    out = capsys.readouterr()
+    assert "refused" in out.err and "code from a model file ran" not in out.out
+
+
+def test_package_exports_without_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pfsdenoise; f = pfsdenoise.load_spectrum_denoiser; "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
