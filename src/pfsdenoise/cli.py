@@ -73,8 +73,15 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 def _cmd_denoise(args: argparse.Namespace) -> int:
     from pfsdenoise.denoise import load_spectrum_denoiser
-    from pfsdenoise.denoise_io import Columns, provenance_summary, read_spectra, write_denoised
+    from pfsdenoise.denoise_io import (
+        Columns,
+        output_paths,
+        provenance_summary,
+        read_spectra,
+        write_denoised,
+    )
 
+    outputs = output_paths(args.inputs, args.output)
     model = load_spectrum_denoiser(args.model, args.device)
     cols = Columns(args.wave_column, args.flux_column, args.error_column)
     args.output.mkdir(parents=True, exist_ok=True)
@@ -82,13 +89,13 @@ def _cmd_denoise(args: argparse.Namespace) -> int:
         from tqdm import tqdm
     except ImportError:  # progress bar is optional
         tqdm = None
-    paths = tqdm(args.inputs, unit="file", disable=None) if tqdm else args.inputs
-    for path in paths:
+    pairs = list(zip(args.inputs, outputs, strict=True))
+    for path, out in tqdm(pairs, unit="file", disable=None) if tqdm else pairs:
         src = read_spectra(path, cols)
         result = model.denoise(
             src.wave, src.flux, src.sigma, src.mask, batch_size=args.batch_size, source=str(path)
         )
-        write_denoised(src, result.flux, args.output / path.name, provenance_summary(model))
+        write_denoised(src, result.flux, out, provenance_summary(model))
     return 0
 
 

@@ -142,6 +142,23 @@ def _read_fits(path: Path, cols: Columns) -> SpectraFile:
         )
 
 
+def output_paths(inputs: list[Path], out_dir: Path) -> list[Path]:
+    """``out_dir/<input name>`` for each input; refuses overwriting an input or a name clash."""
+    outs = [out_dir / p.name for p in inputs]
+    names = [p.name for p in inputs]
+    for path, out in zip(inputs, outs, strict=True):
+        if out.resolve() == path.resolve():
+            raise InputFormatError(
+                f"{path}: output would overwrite the input; use another --output"
+            )
+        if names.count(path.name) > 1:
+            raise InputFormatError(
+                f"{path}: several inputs are named {path.name!r}; their outputs in {out_dir} "
+                "would overwrite each other (denoise them in separate runs)"
+            )
+    return outs
+
+
 def provenance_summary(model: Any) -> dict[str, Any]:
     """What the output records about the model that produced it."""
     import datetime as dt
@@ -209,8 +226,8 @@ def _write_fits(src: SpectraFile, denoised: np.ndarray, out: Path, prov: dict[st
     hdr["PFSDTIME"] = (prov["created"], "UTC time of denoising")
     hdr["PFSDMODL"] = (Path(prov["model"]).name, "model file (full path in HISTORY)")
     text = json.dumps(prov, default=str, separators=(",", ":"))
-    for start in range(0, len(text), 64):
-        hdr.add_history("PFSD " + text[start : start + 64])
+    for start in range(0, len(text), 64):  # "|" keeps trailing blanks (FITS strips them)
+        hdr.add_history("PFSD " + text[start : start + 64] + "|")
     with atomic_path(out) as tmp:
         hdul.writeto(tmp)
     return out
@@ -221,4 +238,4 @@ def read_fits_provenance(path: str | os.PathLike) -> dict[str, Any]:
     from astropy.io import fits
 
     hist = fits.getheader(path, 0).get("HISTORY", [])
-    return json.loads("".join(str(h)[5:] for h in hist if str(h).startswith("PFSD ")))
+    return json.loads("".join(str(h)[5:-1] for h in hist if str(h).startswith("PFSD ")))

@@ -196,6 +196,9 @@ def test_bad_files(model_path, tmp_path, toy, capsys):
     argv = ["denoise", "--model", str(model_path), str(junk), "-o", str(tmp_path / "o")]
     assert main(argv) == 2
     assert "spectrum.txt" in capsys.readouterr().err
+    argv = ["denoise", "--model", str(model_path), str(paths["table"]), "-o", str(tmp_path)]
+    assert main(argv) == 2
+    assert "overwrite the input" in capsys.readouterr().err
 
 
 class Payload:
@@ -210,7 +213,7 @@ def test_cli_refuses_model_with_code(tmp_path, capsys):
 
     bad = tmp_path / "model.pt"
     torch.save({"format": "pfsdenoise-denoiser", "x": Payload()}, bad)
-    argv = ["denoise", "--model", str(bad), str(tmp_path / "x.fits"), "-o", str(tmp_path)]
+    argv = ["denoise", "--model", str(bad), str(tmp_path / "x.fits"), "-o", str(tmp_path / "o")]
     assert main(argv) == 2
     out = capsys.readouterr()
     assert "refused" in out.err and "code from a model file ran" not in out.out
