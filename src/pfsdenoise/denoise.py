@@ -15,6 +15,7 @@ works on normalized arrays on its own pixel grid). It
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,9 +78,16 @@ def rebin(
 
 
 def norm_window(normalization: Any, wave: np.ndarray) -> np.ndarray:
-    """Model pixels in the normalization window recorded with the model (all when unknown)."""
+    """Model pixels in the normalization window recorded with the model (all when unknown).
+
+    Accepts the simulator's text ("... unmasked pixels in 6500.0-9500.0 A") and dicts with
+    ``window: [lo, hi]`` or ``wave_min``/``wave_max``.
+    """
     norm = normalization if isinstance(normalization, dict) else {}
-    if "window" in norm:
+    found = re.search(r"in ([\d.]+)-([\d.]+) A", normalization or "") if not norm else None
+    if found:
+        lo, hi = float(found[1]), float(found[2])
+    elif "window" in norm:
         lo, hi = norm["window"]
     else:
         lo, hi = norm.get("wave_min", -np.inf), norm.get("wave_max", np.inf)

@@ -7,7 +7,13 @@ import pytest
 from astropy.io import fits
 
 from pfsdenoise.cli import main
-from pfsdenoise.denoise import SpectrumError, load_spectrum_denoiser, pixel_edges, rebin_matrix
+from pfsdenoise.denoise import (
+    SpectrumError,
+    load_spectrum_denoiser,
+    norm_window,
+    pixel_edges,
+    rebin_matrix,
+)
 from pfsdenoise.denoise_io import Columns, InputFormatError, read_fits_provenance, read_spectra
 from pfsdenoise.learn.testdata import toy_spectra, write_toy_shard
 from pfsdenoise.shards import read_metadata, read_shard
@@ -45,6 +51,15 @@ def test_rebin_conserves_flux():
     total_in = np.sum((f * np.diff(e_in))[inside])
     assert total_out == pytest.approx(total_in, rel=1e-9)
     np.testing.assert_allclose(matrix.sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_norm_window_conventions():
+    wave = np.linspace(7000.0, 9000.0, 201)
+    text = "flux divided by norm = median of the noisy flux over unmasked pixels in 7500.0-8000 A"
+    assert norm_window(text, wave).sum() == 51
+    assert norm_window({"window": [8000, 8100]}, wave).sum() == 11
+    assert norm_window({"wave_min": 8900.0, "wave_max": 9500.0}, wave).sum() == 11
+    assert norm_window(None, wave).all() and norm_window({"window": [1, 2]}, wave).all()
 
 
 def test_api_improves_on_shifted_grid(model, toy):
