@@ -84,7 +84,7 @@ def norm_window(normalization: Any, wave: np.ndarray) -> np.ndarray:
     ``window: [lo, hi]`` or ``wave_min``/``wave_max``.
     """
     norm = normalization if isinstance(normalization, dict) else {}
-    found = re.search(r"in ([\d.]+)-([\d.]+) A", normalization or "") if not norm else None
+    found = re.search(r"in ([\d.]+)-([\d.]+) A", str(normalization or "")) if not norm else None
     if found:
         lo, hi = float(found[1]), float(found[2])
     elif "window" in norm:
