@@ -15,7 +15,6 @@ works on normalized arrays on its own pixel grid). It
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,19 +77,9 @@ def rebin(
 
 
 def norm_window(normalization: Any, wave: np.ndarray) -> np.ndarray:
-    """Model pixels in the normalization window recorded with the model (all when unknown).
-
-    Accepts the simulator's text ("... unmasked pixels in 6500.0-9500.0 A") and dicts with
-    ``window: [lo, hi]`` or ``wave_min``/``wave_max``.
-    """
-    norm = normalization if isinstance(normalization, dict) else {}
-    found = re.search(r"in ([\d.]+)-([\d.]+) A", str(normalization or "")) if not norm else None
-    if found:
-        lo, hi = float(found[1]), float(found[2])
-    elif "window" in norm:
-        lo, hi = norm["window"]
-    else:
-        lo, hi = norm.get("wave_min", -np.inf), norm.get("wave_max", np.inf)
+    """Model pixels in the normalization window recorded with the model (``window: [lo, hi]``
+    in the shards' ``normalization`` metadata); all pixels when none is recorded."""
+    lo, hi = (normalization or {}).get("window", (-np.inf, np.inf))
     window = (wave >= lo) & (wave <= hi)
     return window if window.any() else np.ones(wave.size, dtype=bool)
 

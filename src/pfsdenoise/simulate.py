@@ -68,10 +68,14 @@ def simulate_chunk(
     metadata = {
         "units": UNITS,
         "snr_definition": SNR_DEFINITION,
-        "normalization": (
-            f"flux, flux_true and sigma divided by norm = median of the noisy flux over unmasked "
-            f"pixels in {norm_cfg['wave_min']}-{norm_cfg['wave_max']} A"
-        ),
+        "normalization": {
+            "method": "median",
+            "window": [norm_cfg["wave_min"], norm_cfg["wave_max"]],
+            "definition": (
+                "flux, flux_true and sigma divided by norm = median of the noisy flux over "
+                "unmasked pixels in the window [A, vacuum]"
+            ),
+        },
         "filter": observe["filter"],
         "observe": dict(observe),
         "calibration_distortion": (

@@ -53,12 +53,10 @@ def test_rebin_conserves_flux():
     np.testing.assert_allclose(matrix.sum(axis=1), 1.0, atol=1e-12)
 
 
-def test_norm_window_conventions():
+def test_norm_window_from_the_shard_metadata(tmp_path):
     wave = np.linspace(7000.0, 9000.0, 201)
-    text = "flux divided by norm = median of the noisy flux over unmasked pixels in 7500.0-8000 A"
-    assert norm_window(text, wave).sum() == 51
-    assert norm_window({"window": [8000, 8100]}, wave).sum() == 11
-    assert norm_window({"wave_min": 8900.0, "wave_max": 9500.0}, wave).sum() == 11
+    assert norm_window({"method": "median", "window": [8000, 8100]}, wave).sum() == 11
+    # no window recorded, or one holding no pixel: the whole grid
     assert norm_window(None, wave).all() and norm_window({"window": [1, 2]}, wave).all()
 
 
