@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
+from snakemake.utils import update_config
 from tiny_workflow import REPO, copy_workflow, snakemake, tail
 
 from pfsdenoise.provenance import provenance_chain
@@ -170,20 +171,10 @@ def test_killed_shard_job_leaves_nothing_complete_and_reruns(
     assert leftovers == []
 
 
-def _merged(base: dict, override: dict) -> dict:
-    """Snakemake's merge of --configfile overrides: dicts merge, everything else replaces."""
-    out = dict(base)
-    for key, value in override.items():
-        out[key] = _merged(out[key], value) if isinstance(value, dict) and key in out else value
-    return out
-
-
 def test_cli_reproduces_a_workflow_shard(tiny_run: Path, tmp_path: Path) -> None:
     """`pfsdenoise simulate` outside Snakemake derives the same seed and writes the same data."""
-    config = _merged(
-        yaml.safe_load((tiny_run / "config.yaml").read_text()),
-        yaml.safe_load((tiny_run / "config/tiny.yaml").read_text()),
-    )
+    config = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((tiny_run / "config/tiny.yaml").read_text()))
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     out = tmp_path / "cool.parquet"
     n = config["simulate"]["splits"]["test"]
