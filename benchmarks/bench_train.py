@@ -1,11 +1,13 @@
 """Training throughput: the data loader alone and one training step per model, in one run.
 
     python benchmarks/bench_train.py [--rows 512] [--steps 6] [--threads 1] [--config config.yaml]
+    python benchmarks/bench_train.py --config config.yaml config/paper.yaml   # merged, as --configfile
 
 Reference: reading the same shard columns with ``iter_shard_batches`` (no augmentation). Prints
 spectra/s for the raw read, the augmented loader (fresh noise + calibration distortion + mask
 fill) and a full optimizer step of every model in the config's ``train.models`` (at its own batch
-size, the loader's batches as input), with ratios: loader / raw read, and loader / training (the
+size, the loader's batches as input, prepared ahead by ``train.loader_workers`` threads as in
+training), with ratios: loader / raw read, and loader / training (the
 loader's headroom: > 1 means it can keep that model busy from one core).
 Stand-in spectra (pfsdenoise.learn.testdata) on the 4096-pixel MR grid; CUDA is used when present.
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import torch
 import yaml
+from snakemake.utils import update_config
 
 from pfsdenoise.configuration import validate_config
 from pfsdenoise.learn.checkpoint import pick_device
@@ -42,20 +45,23 @@ def raw_read(paths: list[str]) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def loader(shards, augment: Augmentation, batch_size: int) -> float:
+def loader(shards, augment: Augmentation, batch_size: int, workers: int) -> float:
     t0 = time.perf_counter()
-    n = sum(len(b) for b in training_batches(shards, batch_size, make_rng(0, "bench"), augment))
+    batches = training_batches(shards, batch_size, make_rng(0, "bench"), augment, workers=workers)
+    n = sum(len(b) for b in batches)
     return n / (time.perf_counter() - t0)
 
 
 def train_steps(
-    name: str, spec: dict, shards, augment: Augmentation, steps: int, device
+    name: str, spec: dict, shards, augment: Augmentation, steps: int, device, workers: int
 ) -> tuple[float, int]:
     torch.manual_seed(0)
     model = build_model(spec["arch"], shards.wave.size, spec["hyper"]).to(device).train()
     opt = make_optimizer(model, spec["optimizer"])
     amp = bool(spec.get("amp")) and device.type == "cuda"
-    batches = training_batches(shards, int(spec["batch_size"]), make_rng(0, name), augment)
+    batches = training_batches(
+        shards, int(spec["batch_size"]), make_rng(0, name), augment, workers=workers
+    )
     n = 0
     t0 = None
     for i, b in enumerate(batches):
@@ -83,30 +89,39 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=512, help="stand-in spectra in the shards")
     ap.add_argument("--steps", type=int, default=6, help="timed optimizer steps per model")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--config", default="config.yaml")
+    ap.add_argument(
+        "--config", nargs="+", default=["config.yaml"], help="config files, later ones override"
+    )
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--workers", type=int, help="loader threads (default: the config's)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    cfg = yaml.safe_load(Path(args.config).read_text())
+    cfg: dict = {}
+    for path in args.config:
+        update_config(cfg, yaml.safe_load(Path(path).read_text()))  # as Snakemake's --configfile
     validate_config(cfg, Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml")
     train = cfg["train"]
     augment = Augmentation(**train["augment"])
     device = pick_device(args.device)
+    workers = train["loader_workers"] if args.workers is None else args.workers
     with tempfile.TemporaryDirectory() as tmp:
         paths = [
             str(write_toy_shard(Path(tmp) / f"{k}.parquet", args.rows // 2, k)) for k in range(2)
         ]
         shards = open_shards(paths)
         ref = raw_read(paths)
-        load = loader(shards, augment, 32)
+        load1 = loader(shards, augment, 32, 0)
+        load = loader(shards, augment, 32, workers)
         print(
-            f"device {device}, {args.threads} thread(s), {args.rows} spectra x {shards.wave.size} px"
+            f"device {device}, {args.threads} thread(s), {args.rows} spectra x {shards.wave.size} px,"
+            f" {workers} loader workers"
         )
         print(f"{'path':<34} {'spectra/s':>10} {'ratio':>8}")
         print(f"{'raw shard read (reference)':<34} {ref:>10.0f} {1.0:>8.2f}")
-        print(f"{'augmented loader':<34} {load:>10.0f} {load / ref:>8.2f}")
+        print(f"{'augmented loader, 1 thread':<34} {load1:>10.0f} {load1 / ref:>8.2f}")
+        print(f"{f'augmented loader, {workers} workers':<34} {load:>10.0f} {load / ref:>8.2f}")
         for name, spec in train["models"].items():
-            rate, n_par = train_steps(name, spec, shards, augment, args.steps, device)
+            rate, n_par = train_steps(name, spec, shards, augment, args.steps, device, workers)
             label = f"train {name} ({n_par / 1e6:.2f} M, b{spec['batch_size']})"
             print(
                 f"{label:<34} {rate:>10.1f} {rate / ref:>8.4f}   loader headroom x{load / rate:.0f}"

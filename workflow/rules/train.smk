@@ -16,6 +16,7 @@ MODEL_SETTINGS = {
         "device": TRAIN["device"],
         "shuffle_buffer": TRAIN["shuffle_buffer"],
         "cache_mb": TRAIN["cache_mb"],
+        "loader_workers": TRAIN["loader_workers"],
         "seed": derive_seed(config["seed"], "train", name),
     }
     for name, spec in TRAIN["models"].items()

@@ -28,6 +28,7 @@ train_model(
     threads=snakemake.threads,
     shuffle_buffer=settings["shuffle_buffer"],
     cache_mb=settings["cache_mb"],
+    loader_workers=settings["loader_workers"],
     provenance={k: record[k] for k in ("step", "code_hash", "created", "host", "version")},
 )
 write_sidecar(snakemake.output.model, record)

@@ -2,7 +2,7 @@
 
 Training batches are built from the noiseless flux and σ of the shards: each epoch multiplies
 them by a fresh smooth flux-calibration distortion (:func:`draw_distortions`) and draws a fresh
-noise realization (:func:`noisy_realization`), both with a generator seeded by
+noise realization (:func:`noisy_realization`), from seeds drawn by a generator seeded by
 (global seed, model, epoch), so a resumed run sees the same data as an uninterrupted one.
 
 The distortion applies by default to the input *and* the target (``distort: both``): a
@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from pfsdenoise.learn.prefetch import ordered_map
 from pfsdenoise.observe.calibration import draw_distortions
 from pfsdenoise.observe.realization import noisy_realization
 from pfsdenoise.shards import SCHEMA_VERSION, iter_shard_batches, read_metadata
@@ -216,15 +218,51 @@ class Augmentation:
 
 
 class LoaderClock:
-    """Accumulates time spent producing batches, for the loader's samples/s."""
+    """Accumulates the time the loader's workers spend preparing batches.
 
-    def __init__(self) -> None:
+    ``rate`` is the loader's capacity: spectra per second of one worker's busy time, times the
+    number of workers (what they sustain together when the training step never waits).
+    """
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = max(1, workers)
         self.seconds = 0.0
         self.samples = 0
+        self._lock = threading.Lock()
+
+    def add(self, seconds: float, samples: int) -> None:
+        with self._lock:
+            self.seconds += seconds
+            self.samples += samples
 
     @property
     def rate(self) -> float:
-        return self.samples / self.seconds if self.seconds else float("nan")
+        return self.workers * self.samples / self.seconds if self.seconds else float("nan")
+
+
+@dataclass
+class _BatchJob:
+    truth: np.ndarray
+    sigma: np.ndarray
+    mask: np.ndarray
+    ids: np.ndarray
+    seed: int
+
+
+def _augmented_batch(
+    job: _BatchJob, wave: np.ndarray, augment: Augmentation, clock: LoaderClock
+) -> Batch:
+    """A fresh calibration curve and noise draw for one batch, from the batch's own seed."""
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(job.seed)
+    curve = augment.distortions(wave, len(job.ids), rng)
+    true_in = job.truth * curve
+    sig_in = job.sigma * curve
+    noisy = noisy_realization(np.nan_to_num(true_in), np.nan_to_num(sig_in), rng)
+    target = true_in if augment.distort == "both" else job.truth
+    batch = _make_batch(noisy, sig_in, job.mask, target, job.ids, "training shards")
+    clock.add(time.perf_counter() - t0, len(batch))
+    return batch
 
 
 def training_batches(
@@ -234,21 +272,36 @@ def training_batches(
     augment: Augmentation,
     shuffle_buffer: int = 4096,
     clock: LoaderClock | None = None,
+    workers: int = 0,
 ) -> Iterator[Batch]:
     """One epoch of augmented training batches.
 
     Shards are streamed row group by row group, interleaved in a random order, and shuffled in a
     buffer of ``shuffle_buffer`` spectra (the whole set when it fits), so memory stays bounded for
-    large runs. Batches smaller than 2 spectra are dropped (batch norm needs two).
+    large runs. Batches smaller than 2 spectra are dropped (batch norm needs two). Each batch
+    draws its augmentation from its own seed, taken from ``rng`` in order, so ``workers``
+    threads can prepare batches ahead (:func:`.prefetch.ordered_map`) and the epoch's data
+    does not depend on how many there are (0: prepared in the calling thread).
     """
-    clock = clock or LoaderClock()
-    t0 = time.perf_counter()
+    clock = clock or LoaderClock(workers)
+
+    def prepare(job: _BatchJob) -> Batch:
+        return _augmented_batch(job, shards.wave, augment, clock)
+
+    jobs = _batch_jobs(shards, batch_size, rng, shuffle_buffer)
+    return ordered_map(prepare, jobs, workers)
+
+
+def _batch_jobs(
+    shards: ShardSet, batch_size: int, rng: np.random.Generator, shuffle_buffer: int
+) -> Iterator[_BatchJob]:
+    """The epoch's shuffled batches of noiseless spectra, each with its augmentation seed."""
     iters = [shards.parts(i) for i in range(len(shards.paths))]
     buffer: list = []
     buffered = 0
 
-    def emit(final: bool) -> Iterator[Batch]:
-        nonlocal buffer, buffered, t0
+    def emit(final: bool) -> Iterator[_BatchJob]:
+        nonlocal buffer, buffered
         ids = np.concatenate([b.params["spectrum_id"].to_numpy() for b in buffer])
         truth = np.concatenate([b.spectra["flux_true"] for b in buffer])
         sigma = np.concatenate([b.spectra["sigma"] for b in buffer])
@@ -260,16 +313,8 @@ def training_batches(
             sel = np.sort(order[start : start + batch_size])
             if len(sel) < 2:
                 continue
-            curve = augment.distortions(shards.wave, len(sel), rng)
-            true_in = truth[sel] * curve
-            sig_in = sigma[sel] * curve
-            noisy = noisy_realization(np.nan_to_num(true_in), np.nan_to_num(sig_in), rng)
-            target = true_in if augment.distort == "both" else truth[sel]
-            batch = _make_batch(noisy, sig_in, mask[sel], target, ids[sel], "training shards")
-            clock.seconds += time.perf_counter() - t0
-            clock.samples += len(batch)
-            yield batch
-            t0 = time.perf_counter()
+            seed = int(rng.integers(2**63))
+            yield _BatchJob(truth[sel], sigma[sel], mask[sel], ids[sel], seed)
         buffer = [_subset(truth, sigma, mask, ids, keep)] if len(keep) else []
         buffered = len(keep)
 

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,6 @@ from pfsdenoise.learn.data import (
     Augmentation,
     Batch,
     LoaderClock,
-    ShardSet,
     open_shards,
     training_batches,
     validation_batches,
@@ -92,14 +91,14 @@ def _diagnose(model: torch.nn.Module, named: Mapping[str, torch.Tensor], where: 
 
 @torch.no_grad()
 def validate(
-    model: torch.nn.Module, shards: ShardSet, batch_size: int, device: torch.device
+    model: torch.nn.Module, batches: Iterable[Batch], device: torch.device
 ) -> dict[str, float]:
     """Masked MSE and mean relative error on the fixed validation realizations."""
     model.eval()
     sq = n_pix = 0.0
     rel: list[np.ndarray] = []
     rel_in: list[np.ndarray] = []
-    for batch in validation_batches(shards, batch_size):
+    for batch in batches:
         flux, sigma, mask, target, weight = _tensors(batch, device)
         pred = model(flux, sigma, mask).float()
         sq += float(((pred - target) ** 2 * weight).sum())
@@ -171,6 +170,7 @@ def train_model(
     threads: int | None = None,
     shuffle_buffer: int = 4096,
     cache_mb: float = 2000.0,
+    loader_workers: int = 2,
     progress: bool = True,
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -193,6 +193,12 @@ def train_model(
     val_set = open_shards(val_paths, expect_wave=train_set.wave, role="validation")
     aug = Augmentation(**augment)
     cached = train_set.cache_if_small(cache_mb)
+    val_batch_size = max(int(spec["batch_size"]), 64)
+    # Prepared validation batches (5 float32-sized arrays per spectrum) are reused every epoch.
+    val_cached = val_set.n_rows * val_set.wave.size * 20 / 1e6 <= cache_mb
+    val_batches: Iterable[Batch] = (
+        list(validation_batches(val_set, val_batch_size)) if val_cached else ()
+    )
     data = {
         "train": [shard_record(p) for p in train_set.paths],
         "val": [shard_record(p) for p in val_set.paths],
@@ -290,7 +296,7 @@ def train_model(
         t_epoch = time.perf_counter()
         torch.manual_seed(derive_seed(seed, "train", name, "torch", epoch))
         rng = make_rng(seed, "train", name, "epoch", epoch)
-        clock = LoaderClock()
+        clock = LoaderClock(loader_workers)
         model.train()
         loss_sum = n_seen = 0.0
         bar = tqdm(
@@ -301,7 +307,9 @@ def train_model(
             mininterval=2.0,
             leave=False,
         )
-        batches = training_batches(train_set, batch_size, rng, aug, shuffle_buffer, clock)
+        batches = training_batches(
+            train_set, batch_size, rng, aug, shuffle_buffer, clock, loader_workers
+        )
         for b_idx, batch in enumerate(batches):
             factor = lr_factor(spec["schedule"], epoch, step, total_steps)
             for group, lr0 in zip(opt.param_groups, base_lrs, strict=True):
@@ -346,7 +354,11 @@ def train_model(
         train_seconds = time.perf_counter() - t_epoch
         if ema:
             eval_model.load_state_dict(ema.state_dict())
-        metrics = validate(eval_model, val_set, max(batch_size, 64), dev)
+        metrics = validate(
+            eval_model,
+            val_batches if val_cached else validation_batches(val_set, val_batch_size),
+            dev,
+        )
         wall = time.perf_counter() - t_epoch
         elapsed += wall
         row = {
@@ -407,6 +419,9 @@ def train_model(
         if done:
             break
 
+    # Also when nothing was left to run: a rerun that resumes a finished state (Snakemake deleted
+    # the declared outputs of the job it reruns) must still leave the history behind.
+    _write_history(out / "history.csv", history)
     if best["epoch"] < 0:
         raise TrainingError(
             f"{name}: no epoch completed (epochs={epochs}, max_minutes={spec.get('max_minutes')})"
