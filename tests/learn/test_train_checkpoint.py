@@ -218,3 +218,15 @@ def test_state_of_an_edited_architecture_is_not_resumed(shards, tmp_path, monkey
     monkeypatch.setattr(train_module, "build_model", edited)
     train(shards, tmp_path, "dae", epochs=2)
     assert list(pd.read_csv(tmp_path / "history.csv")["epoch"]) == [1, 2]
+
+
+def test_rerun_of_a_finished_state_rewrites_deleted_outputs(shards, tmp_path):
+    """Snakemake deletes a rerun job's declared outputs (model, history, card) but not the
+    state: resuming the finished state must write them all again, history included."""
+    train(shards, tmp_path, "dae", epochs=2)
+    first = pd.read_csv(tmp_path / "history.csv")
+    for name in ("model.pt", "history.csv", "card.json"):
+        (tmp_path / name).unlink()
+    train(shards, tmp_path, "dae", epochs=2)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "history.csv"), first)
+    assert (tmp_path / "model.pt").exists() and (tmp_path / "card.json").exists()
