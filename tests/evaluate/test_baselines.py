@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import make_batch
+from evaluate_helpers import make_batch
 
 from pfsdenoise.evaluate.baselines import baseline_function
 from pfsdenoise.evaluate.baselines.common import estimate_snr

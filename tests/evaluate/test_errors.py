@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import WAVE
+from evaluate_helpers import WAVE
 
 from pfsdenoise.evaluate.alignment import AlignmentError
 from pfsdenoise.evaluate.errors import error_table, exact_batches

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import WAVE
+from evaluate_helpers import WAVE
 
 from pfsdenoise.evaluate.errors import error_table
 from pfsdenoise.evaluate.predict import denoise_shard

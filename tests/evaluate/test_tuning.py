@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import make_batch
+from evaluate_helpers import make_batch
 
 from pfsdenoise.evaluate.baselines.smoothing import ivar_gauss
 from pfsdenoise.evaluate.predict import baseline_denoiser

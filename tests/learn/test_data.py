@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import WAVE
+from learn_helpers import WAVE
 
 from pfsdenoise.learn.data import (
     Augmentation,

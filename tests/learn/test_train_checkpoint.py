@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import AUGMENT, WAVE, tiny_spec
+from learn_helpers import AUGMENT, WAVE, tiny_spec
 
 from pfsdenoise.learn.checkpoint import CheckpointError, load_denoiser, load_plain, rebuild
 from pfsdenoise.learn.data import DataError, open_shards, validation_batches

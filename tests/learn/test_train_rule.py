@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import WAVE, tiny_spec
+from learn_helpers import WAVE, tiny_spec
 
 from pfsdenoise.learn.testdata import write_toy_shard
 
