@@ -74,3 +74,25 @@ def test_wrong_params_file_is_named(tmp_path):
     (tmp_path / "p.json").write_text("{}")
     with pytest.raises(ValueError, match=r"p\.json"):
         load_params(tmp_path / "p.json")
+
+
+def test_sparse_bin_pooled_with_neighbours():
+    """A bin with fewer validation spectra than min_spectra chooses on the pool with its
+    neighbours; its own count and score are still reported."""
+    _, s = make_batch(60, seed=8)
+    snr = np.median(s["flux_true"] / s["sigma"], axis=1)
+    edges = [0, float(np.sort(snr)[2]), 1e6]  # bin 0: the 2 noisiest spectra, bin 1: the rest
+    args = (s["flux"], s["flux_true"], s["sigma"], s["mask"])
+    kw = {"grid": {"width": [0.5, 2.0, 8.0, 32.0]}, "fixed": {}, "snr_edges": edges}
+    alone = tune_per_snr_bin("gauss", ivar_gauss, *args, min_truth=0.01, **kw)
+    pooled = tune_per_snr_bin("gauss", ivar_gauss, *args, min_truth=0.01, min_spectra=10, **kw)
+    assert alone.n_val == pooled.n_val == [2, 58]
+    assert alone.n_used == [2, 58] and pooled.n_used == [60, 58]
+    assert pooled.per_bin[1] == alone.per_bin[1]  # bin 1 has enough of its own
+    assert (
+        pooled.per_bin[0]
+        == tune_per_snr_bin(
+            "gauss", ivar_gauss, *args, min_truth=0.01, **{**kw, "snr_edges": [0, 1e6]}
+        ).per_bin[0]
+    )  # bin 0 chose on all 60 spectra
+    assert np.isfinite(pooled.score[0])

@@ -16,6 +16,7 @@ tune_from_shards(
     fixed=p.fixed,
     snr_edges=p.tune["snr_edges"],
     max_spectra=p.tune["max_spectra"],
+    min_spectra=p.tune["min_spectra"],
     min_truth=p.min_truth,
     rng=make_rng(p.seed),
     basis_path=basis,

@@ -33,6 +33,8 @@ class TunedParams:
     fixed: dict[str, Any] = field(default_factory=dict)
     score: list[float] = field(default_factory=list)
     n_val: list[int] = field(default_factory=list)
+    n_used: list[int] = field(default_factory=list)
+    """Validation spectra each bin's choice was made on (its own, or pooled with neighbours)."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -95,10 +97,15 @@ def tune_per_snr_bin(
     fixed: Mapping[str, Any],
     snr_edges: Sequence[float],
     min_truth: float,
+    min_spectra: int = 1,
 ) -> TunedParams:
     """Grid-search ``func`` on validation spectra, one winner per observable-S/N bin.
 
-    A bin without validation spectra takes the overall winner (and reports ``n_val`` 0).
+    A bin with fewer than ``min_spectra`` validation spectra is pooled with its neighbours, one
+    bin more on each side at a time, until the pool holds that many (a winner picked on a handful
+    of spectra is noise); ``n_val`` reports the bin's own count, ``n_used`` the pool's, ``score``
+    the bin's own mean error (NaN when empty). Without any validation spectrum near, a bin takes
+    the overall winner.
     """
     if len(snr_edges) < 2:
         raise ValueError(f"snr_edges needs at least two values, got {list(snr_edges)}")
@@ -113,18 +120,34 @@ def tune_per_snr_bin(
         ]
     )  # (n_candidates, n_spectra)
     overall = int(np.nanargmin(np.nanmean(errors, axis=1)))
-    per_bin, score, n_val = [], [], []
-    for b in range(len(snr_edges) - 1):
-        sel = bins == b
+    n_bins = len(snr_edges) - 1
+    per_bin, score, n_val, n_used = [], [], [], []
+    for b in range(n_bins):
+        own = bins == b
+        pool = _pool(bins, b, n_bins, min_spectra)
         with np.errstate(all="ignore"):
             means = (
-                np.nanmean(errors[:, sel], axis=1) if sel.any() else np.full(len(combos), np.nan)
+                np.nanmean(errors[:, pool], axis=1) if pool.any() else np.full(len(combos), np.nan)
             )
+            own_means = np.nanmean(errors[:, own], axis=1) if own.any() else means * np.nan
         best = int(np.nanargmin(means)) if np.isfinite(means).any() else overall
         per_bin.append(combos[best])
-        score.append(float(means[best]) if np.isfinite(means[best]) else float("nan"))
-        n_val.append(int(sel.sum()))
-    return TunedParams(method, [float(e) for e in snr_edges], per_bin, dict(fixed), score, n_val)
+        score.append(float(own_means[best]) if np.isfinite(own_means[best]) else float("nan"))
+        n_val.append(int(own.sum()))
+        n_used.append(int(pool.sum()))
+    return TunedParams(
+        method, [float(e) for e in snr_edges], per_bin, dict(fixed), score, n_val, n_used
+    )
+
+
+def _pool(bins: np.ndarray, b: int, n_bins: int, min_spectra: int) -> np.ndarray:
+    """Spectra of bin ``b`` widened symmetrically over neighbouring bins to ``min_spectra``."""
+    lo = hi = b
+    pool = bins == b
+    while pool.sum() < min_spectra and (lo > 0 or hi < n_bins - 1):
+        lo, hi = max(lo - 1, 0), min(hi + 1, n_bins - 1)
+        pool = (bins >= lo) & (bins <= hi)
+    return pool
 
 
 class TunedDenoiser:
@@ -159,6 +182,7 @@ def tune_from_shards(
     max_spectra: int,
     min_truth: float,
     rng: np.random.Generator,
+    min_spectra: int = 1,
     basis_path: str | Path | None = None,
 ) -> TunedParams:
     """Tune baseline ``method`` on (a seeded subset of) the validation shards; write params.json."""
@@ -176,6 +200,7 @@ def tune_from_shards(
     tuned = tune_per_snr_bin(
         method, func, s["flux"], s["flux_true"], s["sigma"], s["mask"],
         grid=grid, fixed=fixed, snr_edges=snr_edges, min_truth=min_truth,
+        min_spectra=min_spectra,
     )  # fmt: skip
     save_params(output, tuned)
     return tuned
