@@ -221,11 +221,12 @@ class LoaderClock:
     """Accumulates the time the loader's workers spend preparing batches.
 
     ``rate`` is the loader's capacity: spectra per second of one worker's busy time, times the
-    number of workers (what they sustain together when the training step never waits).
+    number of workers (what they sustain together when the training step never waits);
+    :func:`training_batches` records its number of workers here.
     """
 
-    def __init__(self, workers: int = 1) -> None:
-        self.workers = max(1, workers)
+    def __init__(self) -> None:
+        self.workers = 1
         self.seconds = 0.0
         self.samples = 0
         self._lock = threading.Lock()
@@ -283,7 +284,8 @@ def training_batches(
     threads can prepare batches ahead (:func:`.prefetch.ordered_map`) and the epoch's data
     does not depend on how many there are (0: prepared in the calling thread).
     """
-    clock = clock or LoaderClock(workers)
+    clock = clock or LoaderClock()
+    clock.workers = max(1, workers)
 
     def prepare(job: _BatchJob) -> Batch:
         return _augmented_batch(job, shards.wave, augment, clock)

@@ -194,11 +194,10 @@ def train_model(
     aug = Augmentation(**augment)
     cached = train_set.cache_if_small(cache_mb)
     val_batch_size = max(int(spec["batch_size"]), 64)
-    # Prepared validation batches (5 float32-sized arrays per spectrum) are reused every epoch.
-    val_cached = val_set.n_rows * val_set.wave.size * 20 / 1e6 <= cache_mb
-    val_batches: Iterable[Batch] = (
-        list(validation_batches(val_set, val_batch_size)) if val_cached else ()
-    )
+    # Prepared validation batches (5 float32-sized arrays per spectrum) are reused every epoch
+    # when they fit in cache_mb (None: read again each epoch).
+    val_fits = val_set.n_rows * val_set.wave.size * 20 / 1e6 <= cache_mb
+    val_cache = list(validation_batches(val_set, val_batch_size)) if val_fits else None
     data = {
         "train": [shard_record(p) for p in train_set.paths],
         "val": [shard_record(p) for p in val_set.paths],
@@ -296,7 +295,7 @@ def train_model(
         t_epoch = time.perf_counter()
         torch.manual_seed(derive_seed(seed, "train", name, "torch", epoch))
         rng = make_rng(seed, "train", name, "epoch", epoch)
-        clock = LoaderClock(loader_workers)
+        clock = LoaderClock()
         model.train()
         loss_sum = n_seen = 0.0
         bar = tqdm(
@@ -356,7 +355,7 @@ def train_model(
             eval_model.load_state_dict(ema.state_dict())
         metrics = validate(
             eval_model,
-            val_batches if val_cached else validation_batches(val_set, val_batch_size),
+            val_cache if val_cache is not None else validation_batches(val_set, val_batch_size),
             dev,
         )
         wall = time.perf_counter() - t_epoch
