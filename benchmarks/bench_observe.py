@@ -34,7 +34,7 @@ from specutils.manipulation import FluxConservingResampler  # noqa: E402
 from pfsdenoise.grid import interpolate, log_uniform_wave, open_grid, write_grid  # noqa: E402
 from pfsdenoise.observe.noise_table import build_noise_table, write_noise_table  # noqa: E402
 from pfsdenoise.observe.pipeline import Observer  # noqa: E402
-from pfsdenoise.sampling import sample_parameters  # noqa: E402
+from pfsdenoise.simulate.sampling import sample_parameters  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LOG_STEP = 1.0 / 100000  # R = 50000 files sampled at 2 points per resolution element (BOSZ)

@@ -18,7 +18,7 @@ def __getattr__(name: str):
 
         return load_denoiser
     if name == "load_spectrum_denoiser":
-        from pfsdenoise.denoise import load_spectrum_denoiser
+        from pfsdenoise.denoise.api import load_spectrum_denoiser
 
         return load_spectrum_denoiser
     raise AttributeError(f"module 'pfsdenoise' has no attribute {name!r}")

@@ -41,8 +41,8 @@ def _load_config(path: Path) -> dict:
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from pfsdenoise.logs import setup_logging
-    from pfsdenoise.produce import produce_shard
     from pfsdenoise.seeding import derive_seed
+    from pfsdenoise.simulate.produce import produce_shard
 
     setup_logging()
     config = _load_config(args.config)
@@ -72,8 +72,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_denoise(args: argparse.Namespace) -> int:
-    from pfsdenoise.denoise import load_spectrum_denoiser
-    from pfsdenoise.denoise_io import (
+    from pfsdenoise.denoise.api import load_spectrum_denoiser
+    from pfsdenoise.denoise.formats import (
         Columns,
         output_paths,
         provenance_summary,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pfsdenoise.sampling import PARAM_ORDER, draw, sample_parameters
+from pfsdenoise.simulate.sampling import PARAM_ORDER, draw, sample_parameters
 
 BETA = {"dist": "beta", "a": 0.7, "b": 0.7, "low": 3500.0, "high": 7500.0}
 

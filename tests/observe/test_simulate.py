@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from pfsdenoise.grid import complete_cells
-from pfsdenoise.simulate import simulate_chunk
+from pfsdenoise.simulate.chunk import simulate_chunk
 
 SCALARS = [
     "teff", "logg", "mh", "alpha", "rv", "ebv", "mag", "zenith_angle", "field_angle", "seeing",

@@ -1,7 +1,7 @@
 """Snakemake adapter: simulate one chunk of one split into a Parquet shard."""
 
 from pfsdenoise.logs import setup_logging
-from pfsdenoise.produce import produce_shard
+from pfsdenoise.simulate.produce import produce_shard
 
 setup_logging(snakemake.log[0])
 produce_shard(

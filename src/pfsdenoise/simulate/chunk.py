@@ -10,8 +10,8 @@ import pandas as pd
 from pfsdenoise.grid import Grid, complete_cells, interpolate
 from pfsdenoise.observe.pipeline import SNR_DEFINITION, Observer
 from pfsdenoise.observe.sky import airmass
-from pfsdenoise.sampling import PARAM_ORDER, STELLAR, sample_parameters
 from pfsdenoise.shards import SpectraBatch
+from pfsdenoise.simulate.sampling import PARAM_ORDER, STELLAR, sample_parameters
 
 UNITS = {
     "teff": "K", "logg": "dex (cgs)", "mh": "dex", "alpha": "dex", "rv": "km/s", "ebv": "mag",

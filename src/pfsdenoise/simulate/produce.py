@@ -1,7 +1,7 @@
 """Dataset production: simulate one stellar-parameter chunk of one split into a Parquet shard.
 
-The glue between the simulator (:func:`pfsdenoise.simulate.simulate_chunk`), the shard writer and
-the provenance record; called by the workflow's ``simulate`` rule and by ``pfsdenoise simulate``.
+The glue between the simulator (:func:`pfsdenoise.simulate.chunk.simulate_chunk`), the shard
+writer and the provenance record; called by the workflow's ``simulate`` rule and by ``pfsdenoise simulate``.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def produce_shard(
 ) -> Path:
     """Simulate ``n_spectra`` observations of ``chunk`` and write them atomically to ``output``."""
     from pfsdenoise.grid import open_grid
-    from pfsdenoise.simulate import simulate_chunk
+    from pfsdenoise.simulate.chunk import simulate_chunk
 
     if n_spectra < 1:
         raise ValueError(f"n_spectra must be >= 1, got {n_spectra}")

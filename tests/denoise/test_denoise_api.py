@@ -7,14 +7,14 @@ import pytest
 from astropy.io import fits
 
 from pfsdenoise.cli import main
-from pfsdenoise.denoise import (
+from pfsdenoise.denoise.api import (
     SpectrumError,
     load_spectrum_denoiser,
     norm_window,
     pixel_edges,
     rebin_matrix,
 )
-from pfsdenoise.denoise_io import Columns, InputFormatError, read_fits_provenance, read_spectra
+from pfsdenoise.denoise.formats import Columns, InputFormatError, read_fits_provenance, read_spectra
 from pfsdenoise.learn.testdata import toy_spectra, write_toy_shard
 from pfsdenoise.shards import read_metadata, read_shard
 
