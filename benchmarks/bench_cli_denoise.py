@@ -26,10 +26,11 @@ import yaml
 from astropy.io import fits
 
 from pfsdenoise.cli import main as cli
-from pfsdenoise.learn.checkpoint import load_denoiser, model_payload, save_torch_atomic
-from pfsdenoise.learn.data import prepare_inputs
+from pfsdenoise.denoise.model import load_model
+from pfsdenoise.learn.checkpoint import model_payload, save_torch_atomic
 from pfsdenoise.learn.models import build_model
 from pfsdenoise.learn.testdata import MR_WAVE, toy_spectra, write_toy_shard
+from pfsdenoise.spectrum import prepare_inputs
 
 
 def make_model(path: Path, arch: str, config: Path) -> Path:
@@ -82,7 +83,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         model_path = args.model or make_model(root / "model.pt", args.arch, args.config)
-        den = load_denoiser(model_path, "cpu")
+        den = load_model(model_path, "cpu")
         inputs = write_inputs(root, args.n, args.images)
 
         rng = np.random.default_rng(2)

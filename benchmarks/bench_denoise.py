@@ -77,10 +77,10 @@ def main() -> None:
     for path in args.model:
         import torch
 
-        from pfsdenoise.learn.checkpoint import load_denoiser
+        from pfsdenoise.denoise.model import load_model
 
         torch.set_num_threads(1)
-        den = load_denoiser(path)
+        den = load_model(path)
         out = den.denoise(flux, sigma, mask)
         err = np.nanmean(mean_relative_error(out, truth, sigma, mask, 0.01))
         gpu = den.device.type == "cuda"

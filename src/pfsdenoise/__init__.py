@@ -7,16 +7,16 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__", "load_denoiser", "load_spectrum_denoiser"]
+__all__ = ["__version__", "load_model", "load_spectrum_denoiser"]
 
 
 def __getattr__(name: str):
-    """``pfsdenoise.load_denoiser`` / ``load_spectrum_denoiser`` without importing torch at
+    """``pfsdenoise.load_model`` / ``load_spectrum_denoiser`` without importing torch at
     package import."""
-    if name == "load_denoiser":
-        from pfsdenoise.learn.checkpoint import load_denoiser
+    if name == "load_model":
+        from pfsdenoise.denoise.model import load_model
 
-        return load_denoiser
+        return load_model
     if name == "load_spectrum_denoiser":
         from pfsdenoise.denoise.api import load_spectrum_denoiser
 

@@ -10,6 +10,7 @@ from pfsdenoise.shards import read_shard
 
 torch = pytest.importorskip("torch")
 checkpoint = pytest.importorskip("pfsdenoise.learn.checkpoint")
+model_file = pytest.importorskip("pfsdenoise.denoise.model")
 models = pytest.importorskip("pfsdenoise.learn.models")
 
 
@@ -21,7 +22,7 @@ def test_checkpoint_predictions_align_and_score(shard_dir, tmp_path):
         net, arch="unet", hyper=hyper, wave=WAVE, normalization={}, card={}
     )
     checkpoint.save_torch_atomic(tmp_path / "model.pt", payload)
-    denoiser = checkpoint.load_denoiser(tmp_path / "model.pt", device="cpu")
+    denoiser = model_file.load_model(tmp_path / "model.pt", device="cpu")
     test = shard_dir / "test" / "b.parquet"
     out = tmp_path / "pred" / "b.parquet"
     stats = denoise_shard(test, out, denoiser, method="tiny", batch_size=16)

@@ -7,7 +7,7 @@ from evaluate_helpers import make_batch
 from pfsdenoise.evaluate.baselines.smoothing import ivar_gauss
 from pfsdenoise.evaluate.predict import baseline_denoiser
 from pfsdenoise.evaluate.tuning import (
-    TunedDenoiser,
+    TunedBaseline,
     candidates,
     load_params,
     save_params,
@@ -54,7 +54,7 @@ def test_tuned_denoiser_applies_each_bins_parameters():
         return flux * 0 + k
 
     flux = np.stack([np.full(10, 2.0), np.full(10, 50.0)])  # S/N 2 and 50 with σ = 1
-    den = TunedDenoiser(fake, TunedParams("x", [0, 10, 100], [{"k": 1}, {"k": 2}]))
+    den = TunedBaseline(fake, TunedParams("x", [0, 10, 100], [{"k": 1}, {"k": 2}]))
     out = den.denoise(flux, np.ones_like(flux), np.zeros_like(flux, bool))
     np.testing.assert_array_equal(out[:, 0], [1, 2])
 

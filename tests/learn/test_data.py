@@ -10,12 +10,12 @@ from pfsdenoise.learn.data import (
     Augmentation,
     DataError,
     open_shards,
-    prepare_inputs,
     training_batches,
     validation_batches,
 )
 from pfsdenoise.learn.testdata import write_toy_shard
 from pfsdenoise.seeding import make_rng
+from pfsdenoise.spectrum import prepare_inputs
 
 
 def epoch(shards, seed_key, **aug):

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import speclite.filters
 
+from pfsdenoise.constants import C_KMS
 from pfsdenoise.observe.pipeline import Observer
-from pfsdenoise.observe.star import C_KMS, FilterCoverageError, MagnitudeScaler, doppler_shift
+from pfsdenoise.observe.star import FilterCoverageError, MagnitudeScaler, doppler_shift
 
 
 @pytest.fixture(scope="module")

@@ -88,7 +88,13 @@ rule denoise_model:
     input:
         shard="results/shards/test/{chunk}.parquet",
         model="results/models/{model}/model.pt",
-        code=src("evaluate/predict.py", "learn/*.py", "shards.py"),
+        code=src(
+            "evaluate/predict.py",
+            "learn/*.py",
+            "denoise/model.py",
+            "spectrum.py",
+            "shards.py",
+        ),
     output:
         "results/predictions/{model}/{chunk}.parquet",
     log:

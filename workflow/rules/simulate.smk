@@ -6,7 +6,7 @@ rule simulate:
         grid=GRID_FILES,
         noise=NOISE_TABLE,
         code=src(
-            "simulate/*.py", "shards.py", "observe/*.py"
+            "simulate/*.py", "shards.py", "observe/*.py", "spectrum.py", "constants.py"
         ),
     output:
         "results/shards/{split}/{chunk}.parquet",

@@ -35,8 +35,8 @@ rule train:
             "learn/optim.py",
             "learn/train.py",
             "shards.py",
-            "observe/calibration.py",
-            "observe/realization.py",
+            "spectrum.py",
+            "constants.py",
         ),
     output:
         model="results/models/{model}/model.pt",

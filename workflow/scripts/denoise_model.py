@@ -1,7 +1,7 @@
 """Snakemake adapter: denoise one test shard with one trained model (GPU when present)."""
 
+from pfsdenoise.denoise.model import load_model
 from pfsdenoise.evaluate.predict import denoise_shard
-from pfsdenoise.learn.checkpoint import load_denoiser
 from pfsdenoise.logs import setup_logging
 from pfsdenoise.provenance import make_record
 
@@ -9,7 +9,7 @@ setup_logging(snakemake.log[0])
 denoise_shard(
     snakemake.input.shard,
     snakemake.output[0],
-    load_denoiser(snakemake.input.model),
+    load_model(snakemake.input.model),
     method=snakemake.wildcards.model,
     batch_size=snakemake.params.batch_size,
     provenance=make_record(

@@ -1,6 +1,6 @@
 """Denoise spectra in the user's units on any wavelength grid of the model's arm.
 
-:class:`SpectrumDenoiser` wraps a trained :class:`~pfsdenoise.learn.checkpoint.Denoiser` (which
+:class:`SpectrumDenoiser` wraps a trained :class:`~pfsdenoise.denoise.model.TrainedModel` (which
 works on normalized arrays on its own pixel grid). It
 
 1. checks the input (shapes, strictly increasing wavelengths inside the model's arm);
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from pfsdenoise.observe.pipeline import _masked_median as masked_median
+from pfsdenoise.spectrum import masked_median
 
 MIN_COVERAGE = 0.5
 """An output pixel whose width is less than this fraction covered by good input pixels is
@@ -110,9 +110,9 @@ class SpectrumDenoiser:
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | None = None) -> SpectrumDenoiser:
         """Load a model file (weights-only: no code from the file is executed)."""
-        from pfsdenoise.learn.checkpoint import load_denoiser
+        from pfsdenoise.denoise.model import load_model
 
-        return cls(load_denoiser(path, device))
+        return cls(load_model(path, device))
 
     def check_wave(self, wave: np.ndarray, source: str = "input") -> np.ndarray:
         """Validate a 1-D wavelength array [Å] against the model's arm; return it as float64."""

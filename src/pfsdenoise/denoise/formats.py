@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 
 from pfsdenoise.atomic import atomic_path
-
-DENOISED_COLUMN = "flux_denoised"
+from pfsdenoise.constants import DENOISED_COLUMN
 
 
 class InputFormatError(ValueError):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from pfsdenoise.constants import DENOISED_COLUMN
 from pfsdenoise.evaluate.alignment import AlignmentError, check_aligned
 from pfsdenoise.evaluate.metrics import spectrum_metrics
 from pfsdenoise.shards import (
@@ -76,7 +77,7 @@ def shard_errors(
     check_aligned(test_ids, pred_ids, test_path, pred_path)
     frames = []
     test_iter = exact_batches(test_path, batch_size)
-    pred_iter = exact_batches(pred_path, batch_size, columns=["spectrum_id", "flux_denoised"])
+    pred_iter = exact_batches(pred_path, batch_size, columns=["spectrum_id", DENOISED_COLUMN])
     for test, pred in zip(test_iter, pred_iter, strict=True):
         check_aligned(test, pred, test_path, pred_path)
         missing = [c for c in TEST_SPECTRA if c not in test.spectra]
@@ -87,7 +88,7 @@ def shard_errors(
                 f"{test_path}: test shard lacks the 'rv' column (line windows need it)"
             )
         metrics = spectrum_metrics(
-            pred.spectra["flux_denoised"],
+            pred.spectra[DENOISED_COLUMN],
             test.spectra["flux"],
             test.spectra["flux_true"],
             test.spectra["sigma"],

@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-C_KMS = 299_792.458
-"""Speed of light [km/s], to Doppler-shift the line windows to each star's radial velocity."""
+from pfsdenoise.constants import C_KMS
 
 
 def valid_pixels(

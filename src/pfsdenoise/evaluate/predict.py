@@ -15,9 +15,10 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from pfsdenoise.constants import DENOISED_COLUMN
 from pfsdenoise.evaluate.baselines import TUNABLE, baseline_function
 from pfsdenoise.evaluate.baselines.pca import load_basis
-from pfsdenoise.evaluate.tuning import TunedDenoiser, TunedParams, load_params
+from pfsdenoise.evaluate.tuning import TunedBaseline, TunedParams, load_params
 from pfsdenoise.shards import iter_shard_batches, read_metadata, write_shard
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,9 @@ log = logging.getLogger(__name__)
 INPUT_COLUMNS = ("spectrum_id", "flux", "sigma", "mask")
 
 
-class Denoiser(Protocol):
+class Method(Protocol):
+    """A denoising method on normalized arrays: a trained model, a baseline, a template fit."""
+
     def denoise(self, flux: np.ndarray, sigma: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
 
 
@@ -33,7 +36,7 @@ def baseline_denoiser(
     name: str,
     params_path: str | os.PathLike | None = None,
     basis_path: str | os.PathLike | None = None,
-) -> TunedDenoiser:
+) -> TunedBaseline:
     """Build a baseline from its tuned parameters (and, for ``pca``, its basis)."""
     basis = load_basis(basis_path) if basis_path else None
     func = baseline_function(name, basis)
@@ -45,13 +48,13 @@ def baseline_denoiser(
             raise ValueError(f"{params_path}: parameters of {tuned.method!r}, not of {name!r}")
     else:
         tuned = TunedParams(name, [0.0, 1.0], [{}])
-    return TunedDenoiser(func, tuned)
+    return TunedBaseline(func, tuned)
 
 
 def denoise_shard(
     test_path: str | os.PathLike,
     output: str | os.PathLike,
-    denoiser: Denoiser,
+    denoiser: Method,
     *,
     method: str,
     batch_size: int,
@@ -83,11 +86,11 @@ def denoise_shard(
     write_shard(
         output,
         params,
-        {"flux_denoised": flux},
+        {DENOISED_COLUMN: flux},
         meta["wave"],
         provenance=provenance,
         units={
-            "flux_denoised": "normalized (same factor as the test shard's flux)",
+            DENOISED_COLUMN: "normalized (same factor as the test shard's flux)",
             "wave": meta.get("units", {}).get("wave", "Angstrom (vacuum)"),
         },
         extra_metadata={

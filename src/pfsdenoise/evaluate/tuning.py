@@ -150,7 +150,7 @@ def _pool(bins: np.ndarray, b: int, n_bins: int, min_spectra: int) -> np.ndarray
     return pool
 
 
-class TunedDenoiser:
+class TunedBaseline:
     """A baseline with per-S/N-bin parameters, callable like a trained model's ``denoise``."""
 
     def __init__(self, func: Baseline, tuned: TunedParams) -> None:

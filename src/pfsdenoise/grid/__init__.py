@@ -13,7 +13,6 @@ from pfsdenoise.grid.interpolate import (
     spline_weights,
 )
 from pfsdenoise.grid.store import (
-    AXIS_NAMES,
     Grid,
     GridFormatError,
     grid_files,
@@ -24,7 +23,6 @@ from pfsdenoise.grid.store import (
 )
 
 __all__ = [
-    "AXIS_NAMES",
     "Grid",
     "GridFormatError",
     "GridHoleError",

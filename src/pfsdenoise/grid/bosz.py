@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from pfsdenoise.grid.store import AXIS_NAMES, grid_writer, log_uniform_wave
+from pfsdenoise.constants import STELLAR_AXES
+from pfsdenoise.grid.store import grid_writer, log_uniform_wave
 from pfsdenoise.grid.wavelength import air_to_vacuum, medium_from_ca_triplet
 
 log = logging.getLogger(__name__)
@@ -212,8 +213,8 @@ def import_bosz(
         raise ValueError(f"BOSZ release must be '2017' or '2024', got {release!r}")
     files, skipped = scan(directory, release, vturb)
     if axes:
-        lo = np.array([min(axes[a]) for a in AXIS_NAMES]) - 1e-9
-        hi = np.array([max(axes[a]) for a in AXIS_NAMES]) + 1e-9
+        lo = np.array([min(axes[a]) for a in STELLAR_AXES]) - 1e-9
+        hi = np.array([max(axes[a]) for a in STELLAR_AXES]) + 1e-9
         files = [f for f in files if np.all((lo <= f.params) & (f.params <= hi))]
         if not files:
             raise BoszError(f"no BOSZ file under {directory} lies inside the configured axes")
@@ -223,7 +224,7 @@ def import_bosz(
         if f.params in by_params:
             raise BoszError(f"{f.path} and {by_params[f.params].path} have the same parameters")
         by_params[f.params] = f
-    grid_axes = {a: sorted({f.params[d] for f in files}) for d, a in enumerate(AXIS_NAMES)}
+    grid_axes = {a: sorted({f.params[d] for f in files}) for d, a in enumerate(STELLAR_AXES)}
     shared_wave = None
     if release == "2024":
         wave_file = directory / f"bosz2024_wave_r{resolution}.txt"
@@ -297,7 +298,7 @@ def import_bosz(
             if not (np.all(np.isfinite(cont_t)) and np.all(cont_t > 0)):
                 raise BoszError(f"{f.path}: NaN or non-positive continuum")
             writer.set_node(
-                writer.index_of(dict(zip(AXIS_NAMES, f.params, strict=True))), flux_t, cont_t
+                writer.index_of(dict(zip(STELLAR_AXES, f.params, strict=True))), flux_t, cont_t
             )
 
 

@@ -13,6 +13,7 @@ from functools import cache
 
 import numpy as np
 
+from pfsdenoise.constants import K_CGS
 from pfsdenoise.grid.linedata import LineData
 
 RYDBERG_H = 109677.583  # [cm-1]
@@ -61,7 +62,7 @@ def stark_damping(
     lines: LineData, dl_dopp: np.ndarray, log_pe: float, temperature: float
 ) -> np.ndarray:
     """Voigt damping parameter a = FWHM_Stark / (2 Doppler width)."""
-    n_e = 10.0**log_pe / (1.380649e-16 * temperature)
+    n_e = 10.0**log_pe / (K_CGS * temperature)
     n_u = upper_level(lines.wave)
     fwhm = (
         STARK_FWHM_REF

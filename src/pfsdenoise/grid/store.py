@@ -28,12 +28,12 @@ from typing import Any
 import numpy as np
 
 from pfsdenoise.atomic import atomic_dir
+from pfsdenoise.constants import STELLAR_AXES
 from pfsdenoise.provenance import read_record, to_json, write_sidecar
 
 FORMAT_NAME = "pfsdenoise-grid"
 FORMAT_VERSION = 1
 MANIFEST = "grid.json"
-AXIS_NAMES: tuple[str, ...] = ("teff", "logg", "mh", "alpha")
 AXIS_UNITS = {"teff": "K", "logg": "dex (cgs)", "mh": "dex", "alpha": "dex"}
 FLUX_UNIT = "erg s-1 cm-2 Angstrom-1"
 WAVE_UNIT = "Angstrom"
@@ -102,8 +102,8 @@ def log_uniform_wave(start: float, stop: float, log_step: float) -> np.ndarray:
 
 
 def _check_axes(axes: Mapping[str, Sequence[float]]) -> dict[str, np.ndarray]:
-    if tuple(axes) != AXIS_NAMES:
-        raise GridFormatError(f"grid axes must be {AXIS_NAMES} in this order, got {tuple(axes)}")
+    if tuple(axes) != STELLAR_AXES:
+        raise GridFormatError(f"grid axes must be {STELLAR_AXES} in this order, got {tuple(axes)}")
     out = {}
     for name, values in axes.items():
         arr = np.asarray(values, dtype=np.float64)
@@ -206,7 +206,7 @@ def grid_writer(
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
             "source": source,
-            "axis_names": list(AXIS_NAMES),
+            "axis_names": list(STELLAR_AXES),
             "axes": {k: v.tolist() for k, v in axes.items()},
             "axis_units": AXIS_UNITS,
             "wave": {

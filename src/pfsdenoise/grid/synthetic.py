@@ -29,14 +29,11 @@ import numpy as np
 from scipy.special import gamma as gamma_fn
 from scipy.special import wofz
 
+from pfsdenoise.constants import C_CGS, C_KMS, H_CGS, K_CGS
 from pfsdenoise.grid.hydrogen import paschen_lines, stark_damping
 from pfsdenoise.grid.linedata import LineData, load_lines
 from pfsdenoise.grid.molecules import molecular_opacity
 
-C_KMS = 299792.458
-C_CGS = 2.99792458e10
-H_CGS = 6.62607015e-27
-K_CGS = 1.380649e-16
 K_EV = 8.617333262e-5
 AMU = 1.66053907e-24
 BOHR_CM = 0.529177e-8

@@ -25,7 +25,6 @@ import numpy as np
 import torch
 
 from pfsdenoise.atomic import atomic_path
-from pfsdenoise.learn.data import DataError, prepare_inputs
 from pfsdenoise.learn.models import ConfigurationError, build_model
 
 FORMAT = "pfsdenoise-denoiser"
@@ -139,51 +138,3 @@ def pick_device(device: str | None = None) -> torch.device:
             f"device {device!r} requested but CUDA is not available here; use 'auto'"
         )
     return torch.device(device)
-
-
-class Denoiser:
-    """A trained model ready to denoise normalized spectra on its wavelength grid."""
-
-    def __init__(self, payload: Mapping[str, Any], path: Any, device: str | None = None) -> None:
-        self.path = str(path)
-        self.device = pick_device(device)
-        self.model = rebuild(payload, path).to(self.device).eval()
-        self.arch: str = payload["arch"]
-        self.hyper: dict = dict(payload["hyper"])
-        self.wave: np.ndarray = payload["wave"].numpy()
-        self.normalization = payload.get("normalization")
-        self.schema_version: int = int(payload["schema_version"])
-        self.card: dict = dict(payload.get("card", {}))
-
-    def check_grid(self, wave: np.ndarray, source: str = "input") -> None:
-        """Raise unless ``wave`` is this model's wavelength grid."""
-        wave = np.asarray(wave, dtype=np.float64)
-        if wave.shape != self.wave.shape or not np.allclose(wave, self.wave, rtol=0, atol=1e-6):
-            raise DataError(
-                f"{source}: wavelength grid of {wave.size} px differs from the model's "
-                f"({self.wave.size} px, {self.wave[0]:.3f}-{self.wave[-1]:.3f} Å, {self.path})"
-            )
-
-    @torch.no_grad()
-    def denoise(
-        self, flux: np.ndarray, sigma: np.ndarray, mask: np.ndarray, batch_size: int = 256
-    ) -> np.ndarray:
-        """Denoise normalized ``(n, n_pix)`` arrays (1-D: one spectrum); returns float32 flux."""
-        one = np.ndim(flux) == 1
-        flux, sigma, mask = (np.atleast_2d(a) for a in (flux, sigma, mask))
-        if flux.shape[-1] != self.wave.size:
-            raise DataError(
-                f"spectra of {flux.shape[-1]} px; the model ({self.path}) expects {self.wave.size}"
-            )
-        out = np.empty(flux.shape, dtype=np.float32)
-        for start in range(0, len(flux), batch_size):
-            sl = slice(start, start + batch_size)
-            inp, sig, bad = prepare_inputs(flux[sl], sigma[sl], mask[sl])
-            tensors = [torch.from_numpy(a).to(self.device) for a in (inp, sig, bad)]
-            out[sl] = self.model(*tensors).float().cpu().numpy()
-        return out[0] if one else out
-
-
-def load_denoiser(path: str | os.PathLike, device: str | None = None) -> Denoiser:
-    """Load a model file (weights-only, no code executed) onto ``device`` (default: auto)."""
-    return Denoiser(load_plain(path), path, device)

@@ -31,17 +31,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from pfsdenoise.learn.prefetch import ordered_map
-from pfsdenoise.observe.calibration import draw_distortions
-from pfsdenoise.observe.realization import noisy_realization
 from pfsdenoise.shards import SCHEMA_VERSION, iter_shard_batches, read_metadata
+from pfsdenoise.spectrum import draw_distortions, noisy_realization, prepare_inputs
 
 log = logging.getLogger(__name__)
 
 TRAIN_COLUMNS = ("spectrum_id", "flux_true", "sigma", "mask")
 VAL_COLUMNS = ("spectrum_id", "flux", "flux_true", "sigma", "mask")
-SIGMA_CLIP = 10.0
-"""σ given to masked pixels and the largest σ passed to a model (normalized units): a pixel with
-σ of ten times the median flux carries no information."""
 
 
 class DataError(ValueError):
@@ -127,38 +123,6 @@ def open_shards(
 
 def _same_grid(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == np.shape(b) and bool(np.allclose(a, b, rtol=0, atol=1e-6))
-
-
-def fill_masked(flux: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Copy of ``flux`` with masked (or non-finite) pixels linearly interpolated per row."""
-    out = np.array(flux, dtype=np.float32, copy=True)
-    bad = mask | ~np.isfinite(out)
-    x = np.arange(out.shape[1])
-    for i in np.flatnonzero(bad.any(axis=1)):
-        good = ~bad[i]
-        out[i, bad[i]] = np.interp(x[bad[i]], x[good], out[i, good]) if good.any() else 1.0
-    return out
-
-
-def prepare_inputs(
-    flux: np.ndarray, sigma: np.ndarray, mask: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Model inputs from observed arrays: masked pixels filled, σ clipped, mask as bool.
-
-    Non-finite flux or σ, or σ ≤ 0, is treated as masked (never propagated as NaN).
-    """
-    flux = np.asarray(flux, dtype=np.float32)
-    sigma = np.asarray(sigma, dtype=np.float32)
-    if flux.ndim != 2 or flux.shape != sigma.shape or flux.shape != np.shape(mask):
-        raise DataError(
-            f"flux {flux.shape}, sigma {sigma.shape}, mask {np.shape(mask)}: expected three "
-            "(n, n_pix) arrays of one shape"
-        )
-    with np.errstate(invalid="ignore"):
-        bad = np.asarray(mask, dtype=bool) | ~np.isfinite(flux) | ~np.isfinite(sigma) | ~(sigma > 0)
-    filled = fill_masked(flux, bad)
-    sig = np.where(bad, SIGMA_CLIP, np.minimum(sigma, SIGMA_CLIP)).astype(np.float32)
-    return filled, sig, bad
 
 
 def _check_finite(

@@ -1,7 +1,7 @@
 """Denoiser architectures, built by name from plain hyper-parameters (so a checkpoint rebuilds them).
 
 Every model maps ``(flux, sigma, mask)``, each ``(batch, n_pix)`` in normalized units (masked
-pixels already filled, see :func:`pfsdenoise.learn.data.prepare_inputs`), to the denoised flux
+pixels already filled, see :func:`pfsdenoise.spectrum.prepare_inputs`), to the denoised flux
 ``(batch, n_pix)``. Models that do not use σ or the mask ignore them, so one calling convention
 serves training, evaluation and the Python API.
 

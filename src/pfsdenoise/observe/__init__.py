@@ -1,11 +1,10 @@
 """Observing a model spectrum with the PFS medium-resolution red arm: optics, sky, noise.
 
 Public entry points: :class:`Observer` (the batched observe step), :class:`NoiseTable` and
-:func:`produce_noise_table` (the precomputed ETC noise tables), :func:`draw_distortions`
-(flux-calibration curves) and :func:`noisy_realization` (one noise draw).
+:func:`produce_noise_table` (the precomputed ETC noise tables). Noise draws and calibration
+curves are shared with training: :mod:`pfsdenoise.spectrum`.
 """
 
-from pfsdenoise.observe.calibration import draw_distortions
 from pfsdenoise.observe.noise_table import (
     ConditionError,
     Conditions,
@@ -15,7 +14,6 @@ from pfsdenoise.observe.noise_table import (
     write_noise_table,
 )
 from pfsdenoise.observe.pipeline import SNR_DEFINITION, Observation, Observer
-from pfsdenoise.observe.realization import noisy_realization
 from pfsdenoise.observe.star import FilterCoverageError
 
 __all__ = [
@@ -27,8 +25,6 @@ __all__ = [
     "Observation",
     "Observer",
     "build_noise_table",
-    "draw_distortions",
-    "noisy_realization",
     "produce_noise_table",
     "write_noise_table",
 ]

@@ -11,17 +11,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pfsdenoise.observe.calibration import draw_distortions
+from pfsdenoise.constants import C_KMS
 from pfsdenoise.observe.instrument import Instrument
 from pfsdenoise.observe.lsf import KernelTable, pixel_matrix
 from pfsdenoise.observe.noise_table import FLUX_UNIT, Conditions, NoiseTable
-from pfsdenoise.observe.realization import noisy_realization
 from pfsdenoise.observe.star import (
-    C_KMS,
     MagnitudeScaler,
     doppler_shift,
     extinction_curve,
 )
+from pfsdenoise.spectrum import draw_distortions, masked_median, noisy_realization
 
 SNR_DEFINITION = "median over unmasked pixels of flux_true / sigma (per pixel, all exposures)"
 
@@ -133,7 +132,7 @@ class Observer:
 
     def _finish(self, flux, flux_true, sigma, mask) -> Observation:
         use = self.norm_window & ~mask
-        norm = _masked_median(flux, use)
+        norm = masked_median(flux, use)
         if np.any(~(norm > 0)):
             row = int(np.flatnonzero(~(norm > 0))[0])
             raise ValueError(
@@ -141,7 +140,7 @@ class Observer:
                 "the spectrum is too faint for median normalization"
             )
         with np.errstate(divide="ignore", invalid="ignore"):
-            snr = _masked_median((flux_true / sigma).astype(np.float32), ~mask)
+            snr = masked_median((flux_true / sigma).astype(np.float32), ~mask)
         k = norm[:, None]
         return Observation(
             flux=(flux / k).astype(np.float32),
@@ -151,10 +150,3 @@ class Observer:
             snr=snr,
             norm=norm,
         )
-
-
-def _masked_median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Median of each row over its ``valid`` entries (NaN for a row without any)."""
-    return np.array(
-        [np.median(v[u]) if u.any() else np.nan for v, u in zip(values, valid, strict=True)]
-    )

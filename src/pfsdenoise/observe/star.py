@@ -10,8 +10,8 @@ import numpy as np
 import scipy.sparse as sp
 import speclite.filters
 
-C_KMS = 299792.458
-C_ANGSTROM_S = 2.99792458e18
+from pfsdenoise.constants import C_ANGSTROM_S, C_KMS
+
 AB_ZERO_FNU = 3.631e-20  # erg s⁻¹ cm⁻² Hz⁻¹ (AB magnitude 0)
 _LAWS = {"ccm89": extinction.ccm89, "odonnell94": extinction.odonnell94}
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pfsdenoise.evaluate.metrics import C_KMS
+from pfsdenoise.constants import C_KMS
 
 CA2_VACUUM = (8500.36, 8544.44, 8664.52)
 """Ca II triplet, vacuum wavelengths [Å] (SCIENCE.md §5)."""

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from pfsdenoise.constants import DENOISED_COLUMN
 from pfsdenoise.evaluate.binning import read_errbins
 from pfsdenoise.plots import FIG1_PARAMS
 from pfsdenoise.plots.errors import fig1, ratio_vs_snr
@@ -88,7 +89,7 @@ def examples_files(
         test = read_shard(
             test_path, columns=["spectrum_id", "snr", "rv", "flux", "flux_true", "mask"]
         )
-        pred = read_shard(pred_path, columns=["spectrum_id", "flux_denoised"])
+        pred = read_shard(pred_path, columns=["spectrum_id", DENOISED_COLUMN])
         if not np.array_equal(
             test.params["spectrum_id"].to_numpy(), pred.params["spectrum_id"].to_numpy()
         ):
@@ -101,7 +102,7 @@ def examples_files(
             if sid in where and sid not in rows:
                 i = where.get_loc(sid)
                 rows[sid] = {k: v[i] for k, v in test.spectra.items()}
-                rows[sid]["flux_denoised"] = pred.spectra["flux_denoised"][i]
+                rows[sid][DENOISED_COLUMN] = pred.spectra[DENOISED_COLUMN][i]
                 rows[sid]["snr"] = float(test.params["snr"].iloc[i])
                 rows[sid]["rv"] = float(test.params["rv"].iloc[i])
     missing = [s for s in ids if s not in rows]
@@ -112,7 +113,7 @@ def examples_files(
     fig = example_spectra(
         wave,
         np.stack([r["flux"] for r in picked]),
-        np.stack([r["flux_denoised"] for r in picked]),
+        np.stack([r[DENOISED_COLUMN] for r in picked]),
         np.stack([r["flux_true"] for r in picked]),
         np.stack([r["mask"] for r in picked]),
         snr=[r["snr"] for r in picked],

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from pfsdenoise.constants import STELLAR_AXES
 from pfsdenoise.grid import Grid, complete_cells, interpolate
 from pfsdenoise.observe.pipeline import SNR_DEFINITION, Observer
 from pfsdenoise.observe.sky import airmass
 from pfsdenoise.shards import SpectraBatch
-from pfsdenoise.simulate.sampling import PARAM_ORDER, STELLAR, sample_parameters
+from pfsdenoise.simulate.sampling import PARAM_ORDER, sample_parameters
 
 UNITS = {
     "teff": "K", "logg": "dex (cgs)", "mh": "dex", "alpha": "dex", "rv": "km/s", "ebv": "mag",
@@ -40,7 +41,7 @@ def simulate_chunk(
     """
     rng = np.random.default_rng(seed)
     stellar_ranges = dict(ranges)
-    for name in STELLAR:  # never sample outside the grid axes
+    for name in STELLAR_AXES:  # never sample outside the grid axes
         axis = grid.axes[name]
         lo, hi = stellar_ranges.get(name, (axis[0], axis[-1]))
         stellar_ranges[name] = (max(lo, axis[0]), min(hi, axis[-1]))
@@ -53,7 +54,7 @@ def simulate_chunk(
     parts = []
     for start in range(0, n, batch):
         sl = slice(start, min(start + batch, n))
-        stellar = np.column_stack([params[p][sl] for p in STELLAR])
+        stellar = np.column_stack([params[p][sl] for p in STELLAR_AXES])
         model = interpolate(grid, stellar)
         parts.append(observer.observe(model, {k: v[sl] for k, v in params.items()}, rng))
     spectra = {

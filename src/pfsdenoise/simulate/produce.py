@@ -14,18 +14,17 @@ from typing import Any
 
 import numpy as np
 
+from pfsdenoise.constants import STELLAR_AXES
 from pfsdenoise.provenance import make_record
 from pfsdenoise.shards import DEFAULT_ROW_GROUP_SIZE, write_shard
 
 log = logging.getLogger(__name__)
 
-RANGE_AXES = ("teff", "logg", "mh", "alpha")
-
 
 def chunk_ranges(chunk: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
     """The parameter ranges a chunk restricts sampling to, checked for low < high."""
     ranges = {}
-    for axis in RANGE_AXES:
+    for axis in STELLAR_AXES:
         if axis in chunk:
             lo, hi = (float(v) for v in chunk[axis])
             if not lo < hi:

@@ -14,11 +14,12 @@ from collections.abc import Callable, Mapping
 import numpy as np
 from scipy import stats
 
+from pfsdenoise.constants import STELLAR_AXES
+
 PARAM_ORDER = (
     "teff", "logg", "mh", "alpha", "rv", "ebv", "mag", "zenith_angle", "field_angle", "seeing",
     "moon_zenith_angle", "moon_separation", "moon_phase", "exp_time", "n_exp",
 )  # fmt: skip
-STELLAR = ("teff", "logg", "mh", "alpha")
 
 
 def _frozen(name: str, spec: Mapping) -> tuple[object | None, float, float]:
@@ -80,11 +81,11 @@ def sample_parameters(
     if accept is not None:
         todo = np.arange(n)
         for _ in range(max_rounds):
-            stellar = np.column_stack([out[p][todo] for p in STELLAR])
+            stellar = np.column_stack([out[p][todo] for p in STELLAR_AXES])
             todo = todo[~np.asarray(accept(stellar), dtype=bool)]
             if todo.size == 0:
                 break
-            for p in STELLAR:
+            for p in STELLAR_AXES:
                 out[p][todo] = draw(p, sampling[p], todo.size, rng, ranges.get(p))
         else:
             raise ValueError(

@@ -1,0 +1,115 @@
+"""Spectrum helpers shared by the simulator, training and denoising: one definition each.
+
+- :func:`noisy_realization`: one Gaussian noise draw from a noiseless spectrum and its σ;
+- :func:`draw_distortions`: smooth random flux-calibration curves;
+- :func:`masked_median`: the per-spectrum median normalization (and the S/N definition);
+- :func:`prepare_inputs`: model inputs from observed arrays (masked pixels filled, σ clipped).
+
+This module imports numpy only, so training and the user-facing denoiser do not load the
+instrument simulator (extinction laws, filter curves) to use them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SIGMA_CLIP = 10.0
+"""σ given to masked pixels and the largest σ passed to a model (normalized units): a pixel with
+σ of ten times the median flux carries no information."""
+
+
+class SpectrumArrayError(ValueError):
+    """Arrays that do not form spectra (shapes that differ, wrong dimensions)."""
+
+
+def noisy_realization(
+    flux_true: np.ndarray, sigma: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Draw ``flux_true + sigma · N(0, 1)`` per pixel (Gaussian limit of photon and read noise).
+
+    Used both by the simulator and by training augmentation (a fresh draw every epoch).
+    """
+    noise = rng.standard_normal(np.shape(flux_true), dtype=np.float32)
+    return np.asarray(flux_true, dtype=np.float32) + np.asarray(sigma, dtype=np.float32) * noise
+
+
+def draw_distortions(
+    wave: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+    amplitude: float,
+    scale: float,
+) -> np.ndarray:
+    """``n`` smooth multiplicative flux-calibration curves (n, wave.size), float32, rms ≈ amplitude.
+
+    Pál & Dobos (2024) trained with imperfect flux calibration; the authors' code drew a smooth
+    wavelength-dependent factor per spectrum. A curve here is a sum of random cosine modes
+    ``sum_k c_k cos(π k x + φ_k)`` over the arm (x from 0 to 1) with weights 1/k, whose shortest
+    scale is ``scale``.
+
+    Parameters
+    ----------
+    wave
+        Pixel wavelengths [Å].
+    amplitude
+        rms of the fractional distortion (0.01 = 1 %); 0 gives exact ones.
+    scale
+        Shortest wavelength scale of the variations [Å]; larger is smoother.
+    """
+    wave = np.asarray(wave, dtype=np.float64)
+    if amplitude < 0 or scale <= 0:
+        raise ValueError(
+            f"calibration distortion needs amplitude >= 0 and scale > 0, got {amplitude}, {scale}"
+        )
+    if amplitude == 0:
+        return np.ones((n, wave.size), dtype=np.float32)
+    span = wave[-1] - wave[0]
+    x = (wave - wave[0]) / span
+    n_modes = max(1, int(np.ceil(span / scale)))
+    k = np.arange(1, n_modes + 1)
+    coeff = rng.standard_normal((n, n_modes)) / k  # the largest scales dominate
+    phase = rng.uniform(0, 2 * np.pi, size=(n, n_modes))
+    arg = np.pi * k[None, :, None] * x[None, None, :] + phase[:, :, None]
+    curves = np.einsum("nk,nkx->nx", coeff, np.cos(arg))
+    rms = np.sqrt(np.mean(curves**2, axis=1, keepdims=True))
+    rms[rms == 0] = 1.0
+    return (1.0 + amplitude * curves / rms).astype(np.float32)
+
+
+def masked_median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Median of each row over its ``valid`` entries (NaN for a row without any)."""
+    return np.array(
+        [np.median(v[u]) if u.any() else np.nan for v, u in zip(values, valid, strict=True)]
+    )
+
+
+def fill_masked(flux: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Copy of ``flux`` with masked (or non-finite) pixels linearly interpolated per row."""
+    out = np.array(flux, dtype=np.float32, copy=True)
+    bad = mask | ~np.isfinite(out)
+    x = np.arange(out.shape[1])
+    for i in np.flatnonzero(bad.any(axis=1)):
+        good = ~bad[i]
+        out[i, bad[i]] = np.interp(x[bad[i]], x[good], out[i, good]) if good.any() else 1.0
+    return out
+
+
+def prepare_inputs(
+    flux: np.ndarray, sigma: np.ndarray, mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Model inputs from observed arrays: masked pixels filled, σ clipped, mask as bool.
+
+    Non-finite flux or σ, or σ ≤ 0, is treated as masked (never propagated as NaN).
+    """
+    flux = np.asarray(flux, dtype=np.float32)
+    sigma = np.asarray(sigma, dtype=np.float32)
+    if flux.ndim != 2 or flux.shape != sigma.shape or flux.shape != np.shape(mask):
+        raise SpectrumArrayError(
+            f"flux {flux.shape}, sigma {sigma.shape}, mask {np.shape(mask)}: expected three "
+            "(n, n_pix) arrays of one shape"
+        )
+    with np.errstate(invalid="ignore"):
+        bad = np.asarray(mask, dtype=bool) | ~np.isfinite(flux) | ~np.isfinite(sigma) | ~(sigma > 0)
+    filled = fill_masked(flux, bad)
+    sig = np.where(bad, SIGMA_CLIP, np.minimum(sigma, SIGMA_CLIP)).astype(np.float32)
+    return filled, sig, bad
