@@ -9,6 +9,8 @@ surface gravity log g [dex, cgs], metallicity [M/H] [dex], α enhancement [α/M]
 
 DENOISED_COLUMN = "flux_denoised"
 """Spectral column of prediction shards and of denoised Parquet outputs."""
+DENOISED_ERR_COLUMN = "sigma_denoised"
+"""Spectral column of the per-pixel 1σ uncertainty of the denoised flux, where a method gives one."""
 C_CGS = C_KMS * 1e5
 """Speed of light [cm/s]."""
 C_ANGSTROM_S = C_KMS * 1e13
