@@ -23,7 +23,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.interpolate import RegularGridInterpolator  # noqa: E402
 
-from pfsdenoise.grid import complete_cells, interpolate, interpolate_spline  # noqa: E402
+from pfsdenoise.grid.interpolate import complete_cells, interpolate, interpolate_spline  # noqa: E402
 from pfsdenoise.grid.store import log_uniform_wave, open_grid, write_grid  # noqa: E402
 
 DEMO_AXES = {

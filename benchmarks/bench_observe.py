@@ -31,7 +31,8 @@ from astropy.convolution import Gaussian1DKernel, convolve  # noqa: E402
 from specutils import Spectrum  # noqa: E402
 from specutils.manipulation import FluxConservingResampler  # noqa: E402
 
-from pfsdenoise.grid import interpolate, log_uniform_wave, open_grid, write_grid  # noqa: E402
+from pfsdenoise.grid.interpolate import interpolate  # noqa: E402
+from pfsdenoise.grid.store import log_uniform_wave, open_grid, write_grid  # noqa: E402
 from pfsdenoise.observe.noise_table import build_noise_table, write_noise_table  # noqa: E402
 from pfsdenoise.observe.pipeline import Observer  # noqa: E402
 from pfsdenoise.simulate.sampling import sample_parameters  # noqa: E402

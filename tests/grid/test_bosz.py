@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from pfsdenoise.grid import open_grid
 from pfsdenoise.grid.bosz import BoszError, import_bosz
+from pfsdenoise.grid.store import open_grid
 from pfsdenoise.grid.wavelength import CA_TRIPLET_VACUUM, vacuum_to_air
 
 RANGE = {"wave_min": 8400.0, "wave_max": 8700.0}

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from pfsdenoise.grid import interpolate, open_grid
 from pfsdenoise.grid.build import build_slice, grid_wave, logg_minimum, merge_slices
+from pfsdenoise.grid.interpolate import interpolate
+from pfsdenoise.grid.store import open_grid
 
 AXES = {"teff": [5000.0, 7000.0], "logg": [0.0, 2.0], "mh": [0.0], "alpha": [0.0]}
 BUILD = {

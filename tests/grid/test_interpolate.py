@@ -4,16 +4,14 @@ import numpy as np
 import pytest
 from scipy.interpolate import RegularGridInterpolator
 
-from pfsdenoise.grid import (
+from pfsdenoise.grid.interpolate import (
     GridHoleError,
     OutOfGridError,
     complete_cells,
     interpolate,
     interpolate_spline,
-    log_uniform_wave,
-    open_grid,
-    write_grid,
 )
+from pfsdenoise.grid.store import log_uniform_wave, open_grid, write_grid
 
 AXES = {
     "teff": [3500.0, 4000.0, 4750.0, 5000.0],

@@ -5,7 +5,13 @@ import json
 import numpy as np
 import pytest
 
-from pfsdenoise.grid import GridFormatError, grid_writer, log_uniform_wave, open_grid, write_grid
+from pfsdenoise.grid.store import (
+    GridFormatError,
+    grid_writer,
+    log_uniform_wave,
+    open_grid,
+    write_grid,
+)
 
 AXES = {"teff": [4000.0, 5000.0], "logg": [1.0, 2.0, 3.0], "mh": [0.0], "alpha": [0.0, 0.4]}
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pfsdenoise.grid import log_uniform_wave, open_grid, write_grid
+from pfsdenoise.grid.store import log_uniform_wave, open_grid, write_grid
 from pfsdenoise.grid.validate import leave_one_out
 
 AXES = {"teff": [4000.0, 4500.0, 5000.0, 5500.0], "logg": [4.0], "mh": [0.0], "alpha": [0.0]}

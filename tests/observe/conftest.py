@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from pfsdenoise.grid import log_uniform_wave, open_grid, write_grid
+from pfsdenoise.grid.store import log_uniform_wave, open_grid, write_grid
 from pfsdenoise.observe.noise_table import build_noise_table, write_noise_table
 
 ROOT = Path(__file__).resolve().parents[2]

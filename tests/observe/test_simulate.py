@@ -7,7 +7,7 @@ import copy
 import numpy as np
 import pandas as pd
 
-from pfsdenoise.grid import complete_cells
+from pfsdenoise.grid.interpolate import complete_cells
 from pfsdenoise.simulate.chunk import simulate_chunk
 
 SCALARS = [

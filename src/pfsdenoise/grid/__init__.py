@@ -1,40 +1,8 @@
-"""Spectral grids: one on-disk format, the embedded synthetic grid, a BOSZ importer, interpolation.
+"""Spectral grids: one on-disk format (:mod:`.store`), the embedded synthetic model
+(:mod:`.synthetic`, built by :mod:`.build`), importers of downloaded grids (:mod:`.bosz`), and
+interpolation (:mod:`.interpolate`).
 
-Downstream code needs only :func:`open_grid`, :func:`interpolate` and :func:`complete_cells`.
+Downstream code needs only :func:`.store.open_grid`, :func:`.interpolate.interpolate` and
+:func:`.interpolate.complete_cells`. The package imports nothing itself, so a step that needs
+one module does not load (or depend on) the others.
 """
-
-from pfsdenoise.grid.interpolate import (
-    GridHoleError,
-    OutOfGridError,
-    complete_cells,
-    interpolate,
-    interpolate_spline,
-    linear_weights,
-    spline_weights,
-)
-from pfsdenoise.grid.store import (
-    Grid,
-    GridFormatError,
-    grid_files,
-    grid_writer,
-    log_uniform_wave,
-    open_grid,
-    write_grid,
-)
-
-__all__ = [
-    "Grid",
-    "GridFormatError",
-    "GridHoleError",
-    "OutOfGridError",
-    "complete_cells",
-    "grid_files",
-    "grid_writer",
-    "interpolate",
-    "interpolate_spline",
-    "linear_weights",
-    "log_uniform_wave",
-    "open_grid",
-    "spline_weights",
-    "write_grid",
-]

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from pfsdenoise.constants import STELLAR_AXES
-from pfsdenoise.grid import Grid, complete_cells, interpolate
+from pfsdenoise.grid.interpolate import complete_cells, interpolate
+from pfsdenoise.grid.store import Grid
 from pfsdenoise.observe.pipeline import SNR_DEFINITION, Observer
 from pfsdenoise.observe.sky import airmass
 from pfsdenoise.shards import SpectraBatch
