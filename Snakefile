@@ -10,6 +10,12 @@ min_version("9.27")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
+from pfsdenoise.code_closure import run_library_from
+
+# The library of this checkout, for the Snakefile and for the jobs' scripts alike: the code a
+# job runs is the code its derived dependencies hash (workflow/rules/common.smk).
+run_library_from(Path(workflow.basedir) / "src")
+
 from pfsdenoise.configuration import ConfigError, validate_config
 
 
@@ -32,6 +38,9 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/figures.smk"
+
+
+check_code_params(workflow.rules)
 
 
 rule all:

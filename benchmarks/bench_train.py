@@ -20,16 +20,14 @@ import time
 from pathlib import Path
 
 import torch
-import yaml
-from snakemake.utils import update_config
 
-from pfsdenoise.configuration import validate_config
+from pfsdenoise.configuration import load_config
 from pfsdenoise.learn.checkpoint import pick_device
 from pfsdenoise.learn.data import Augmentation, open_shards, training_batches
+from pfsdenoise.learn.epoch import masked_mse
 from pfsdenoise.learn.models import build_model, count_parameters
 from pfsdenoise.learn.optim import make_optimizer
 from pfsdenoise.learn.testdata import write_toy_shard
-from pfsdenoise.learn.train import masked_mse
 from pfsdenoise.seeding import make_rng
 from pfsdenoise.shards import iter_shard_batches
 
@@ -58,7 +56,7 @@ def train_steps(
     torch.manual_seed(0)
     model = build_model(spec["arch"], shards.wave.size, spec["hyper"]).to(device).train()
     opt = make_optimizer(model, spec["optimizer"])
-    amp = bool(spec.get("amp")) and device.type == "cuda"
+    amp = bool(spec["amp"]) and device.type == "cuda"
     batches = training_batches(
         shards, int(spec["batch_size"]), make_rng(0, name), augment, workers=workers
     )
@@ -96,10 +94,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, help="loader threads (default: the config's)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    cfg: dict = {}
-    for path in args.config:
-        update_config(cfg, yaml.safe_load(Path(path).read_text()))  # as Snakemake's --configfile
-    validate_config(cfg, Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml")
+    cfg = load_config(args.config)  # as Snakemake's --configfile, validated like the workflow
     train = cfg["train"]
     augment = Augmentation(**train["augment"])
     device = pick_device(args.device)

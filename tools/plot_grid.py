@@ -21,19 +21,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from pfsdenoise.atomic import atomic_path
-from pfsdenoise.grid import interpolate, open_grid
+from pfsdenoise.grid.interpolate import interpolate
 from pfsdenoise.grid.linedata import load_sun_reference
+from pfsdenoise.grid.store import open_grid
 from pfsdenoise.grid.sun import MR_FWHM, MR_RANGE, SUN_PARAMS, compare_with_sun, gaussian_lsf
 from pfsdenoise.grid.synthetic import synthetic_spectrum
 from pfsdenoise.grid.validate import leave_one_out
+from pfsdenoise.code_closure import code_record, package_root
 from pfsdenoise.provenance import make_record, write_sidecar
+
+TOOL_CODE = code_record(__file__, package_root())
 
 
 def save(fig, path: Path, grid_dir: str) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
-    write_sidecar(path, make_record("plot_grid", inputs=[grid_dir], code=[__file__]))
+    write_sidecar(path, make_record("plot_grid", inputs=[grid_dir], code=TOOL_CODE))
 
 
 def sequence(grid, axis: str, values, fixed: dict, out: Path, title: str) -> None:
@@ -127,7 +131,7 @@ def loo_table(grid, out: Path) -> None:
     print(text)
     with atomic_path(out) as tmp:
         tmp.write_text(text)
-    write_sidecar(out, make_record("plot_grid.loo", inputs=[str(grid.path)], code=[__file__]))
+    write_sidecar(out, make_record("plot_grid.loo", inputs=[str(grid.path)], code=TOOL_CODE))
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ the key as a dotted path (``simulate.splits.train``), what is wrong, and what th
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +106,49 @@ def validate_config(config: dict, schema_file: str | os.PathLike) -> dict:
             + f"\n(schemas: {Path(schema_file).parent})"
         )
     return config
+
+
+def default_schema_file() -> Path:
+    """``workflow/schemas/config.schema.yaml`` of the checkout this package runs from."""
+    from pfsdenoise.code_closure import package_root
+
+    path = package_root().parent / "workflow" / "schemas" / "config.schema.yaml"
+    if not path.is_file():
+        raise ConfigError(
+            f"workflow schemas not found at {path.parent}: run pfsdenoise from a checkout of the "
+            "repository (pip install -e .)"
+        )
+    return path
+
+
+def load_config(
+    paths: Sequence[str | os.PathLike], schema_file: str | os.PathLike | None = None
+) -> dict:
+    """Read config files in order, each updating the ones before exactly as Snakemake's
+    ``--configfile`` does, and validate the result like the workflow (defaults filled)."""
+    from snakemake.utils import update_config
+
+    config: dict = {}
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} not found")
+        with open(path) as fh:
+            try:
+                update_config(config, yaml.safe_load(fh) or {})
+            except yaml.YAMLError as exc:
+                raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    return validate_config(config, schema_file or default_schema_file())
+
+
+def fill_defaults(
+    instance: dict, ref: str, schema_file: str | os.PathLike | None = None
+) -> dict:
+    """Validate one part of a configuration against the schema at ``ref`` (a reference into
+    a section's schema, e.g. ``train.schema.yaml#/$defs/model``) and fill its defaults."""
+    schema_file = Path(schema_file or default_schema_file())
+    validator = _Validator({"$ref": ref}, registry=_registry(schema_file.parent))
+    problems = [_describe(e) for e in validator.iter_errors(instance)]
+    if problems:
+        raise ConfigError(f"invalid {ref}:\n  - " + "\n  - ".join(problems))
+    return instance

@@ -43,15 +43,6 @@ def file_checksum(path: str | os.PathLike, chunk_size: int = 1 << 22) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def code_hash(paths: Iterable[str | os.PathLike]) -> str:
-    """One short hash over the contents of the code files a step ran (order independent)."""
-    h = hashlib.sha256()
-    for p in sorted(str(p) for p in paths):
-        h.update(Path(p).name.encode())
-        h.update(Path(p).read_bytes())
-    return "sha256:" + h.hexdigest()[:16]
-
-
 def sidecar_path(output: str | os.PathLike) -> Path:
     """Where the sidecar record of ``output`` lives."""
     output = Path(output)
@@ -64,29 +55,51 @@ def make_record(
     config: Mapping[str, Any] | None = None,
     seed: int | None = None,
     inputs: Iterable[str | os.PathLike] = (),
-    code: Iterable[str | os.PathLike] = (),
+    code: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build the provenance record of one step's output.
 
     ``config`` is the slice of configuration the step received, ``inputs`` the files it read
-    (checksummed now), ``code`` the source files it ran (hashed together).
+    (checksummed now), ``code`` the record of the library code it ran
+    (:func:`pfsdenoise.code_closure.code_record`: content hash and files).
     """
-    code = list(code)
+    code = dict(code or {})
     return {
         "step": step,
         "config": dict(config or {}),
         "seed": seed,
         "package": "pfsdenoise",
         "version": __version__,
-        "code_hash": code_hash(code) if code else None,
-        "code_files": [Path(c).name for c in code],
+        "code_hash": code.get("hash"),
+        "code_files": list(code.get("files", [])),
+        "script": code.get("script"),
         "inputs": [{"path": str(p), "checksum": file_checksum(p)} for p in inputs],
         "host": platform.node(),
         "python": platform.python_version(),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         **(dict(extra) if extra else {}),
     }
+
+
+def job_record(
+    step: str,
+    params: Mapping[str, Any],
+    inputs: Iterable[str | os.PathLike],
+    wildcards: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The record of one workflow job, built the same way by every script: ``params`` are the
+    rule's params (its config slice, plus ``code`` and an optional ``seed``), ``inputs`` its
+    input files, ``wildcards`` which instance of the rule ran."""
+    config = {k: v for k, v in dict(params).items() if k not in ("code", "seed")}
+    return make_record(
+        step,
+        config=config,
+        seed=dict(params).get("seed"),
+        inputs=[os.fspath(p) for p in inputs],
+        code=dict(params).get("code"),
+        extra={"wildcards": dict(wildcards or {})},
+    )
 
 
 def to_json(record: Mapping[str, Any]) -> str:
@@ -110,19 +123,42 @@ def write_sidecar(output: str | os.PathLike, record: Mapping[str, Any]) -> Path:
     return path
 
 
+class ProvenanceError(ValueError):
+    """A provenance record that cannot be read (damaged metadata or sidecar)."""
+
+
 def read_record(path: str | os.PathLike) -> dict[str, Any] | None:
     """The record of a file: from its Parquet metadata, else its sidecar; None if it has none."""
     path = Path(path)
+    text, where = None, None
     if path.is_file() and path.suffix == ".parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        meta = pq.read_schema(path).metadata or {}
+        try:
+            meta = pq.read_schema(path).metadata or {}
+        except (pa.ArrowException, OSError) as exc:
+            raise ProvenanceError(
+                f"{path}: not a readable Parquet file ({exc}); if the workflow wrote it, delete "
+                "it and rerun the step that writes it"
+            ) from None
         if PARQUET_KEY in meta:
-            return json.loads(meta[PARQUET_KEY])
+            text, where = meta[PARQUET_KEY], "its Parquet metadata"
     side = sidecar_path(path)
-    if side.exists():
-        return json.loads(side.read_text())
-    return None
+    if text is None and side.exists():
+        text, where = side.read_bytes(), str(side)
+    if text is None:
+        return None
+    try:
+        record = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ProvenanceError(
+            f"{path}: the provenance record in {where} is damaged ({exc}); rerun the step that "
+            "wrote the file"
+        ) from None
+    if not isinstance(record, dict):
+        raise ProvenanceError(f"{path}: the provenance record in {where} is not a JSON object")
+    return record
 
 
 def provenance_chain(
@@ -161,7 +197,8 @@ def _locate(recorded: str, referrer: Path) -> str:
 
 
 def format_chain(chain: list[tuple[int, str, dict | None]]) -> str:
-    """Human-readable rendering of :func:`provenance_chain`."""
+    """One line per step of :func:`provenance_chain`: the file, the step that made it, how many
+    inputs, which config keys, seed, code hash and time; inputs indented below it."""
     lines = []
     for depth, p, record in chain:
         pad = "  " * depth
@@ -169,14 +206,16 @@ def format_chain(chain: list[tuple[int, str, dict | None]]) -> str:
             state = "missing" if not Path(p).exists() else "no provenance record"
             lines.append(f"{pad}{p}  ({state})")
             continue
-        lines.append(
-            f"{pad}{p}  <- step {record.get('step')!r}, pfsdenoise {record.get('version')}, "
-            f"code {record.get('code_hash')}, seed {record.get('seed')}, "
-            f"{record.get('created')} on {record.get('host')}"
-        )
-        if record.get("config"):
-            cfg = json.dumps(record["config"], sort_keys=True, default=json_default)
-            if len(cfg) > 300:
-                cfg = cfg[:297] + "..."
-            lines.append(f"{pad}    config: {cfg}")
+        n_in = len(record.get("inputs", []))
+        parts = [f"{n_in} input{'s' if n_in != 1 else ''}"]
+        keys = sorted(record.get("config") or {})
+        if keys:
+            parts.append("config " + ", ".join(keys))
+        if record.get("seed") is not None:
+            parts.append(f"seed {record['seed']}")
+        code = record.get("code_hash")
+        if code:
+            parts.append(f"code {code} ({len(record.get('code_files', []))} files)")
+        parts.append(str(record.get("created")))
+        lines.append(f"{pad}{p} <- {record.get('step')}: " + "; ".join(parts))
     return "\n".join(lines)

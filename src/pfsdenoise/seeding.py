@@ -21,3 +21,9 @@ def derive_seed(global_seed: int, *keys: str | int) -> int:
 def make_rng(global_seed: int, *keys: str | int) -> np.random.Generator:
     """A numpy Generator seeded by :func:`derive_seed`."""
     return np.random.default_rng(derive_seed(global_seed, *keys))
+
+
+def shard_seed(global_seed: int, split: str, chunk: str, chunk_seed: int) -> int:
+    """Seed of one simulated shard: from (global seed, split, chunk name, the chunk's own
+    ``seed``), the same in the workflow and in ``pfsdenoise simulate``."""
+    return derive_seed(global_seed, "simulate", split, chunk, chunk_seed)

@@ -12,7 +12,9 @@ import pytest
 
 from pfsdenoise.atomic import atomic_dir, atomic_path
 from pfsdenoise.provenance import (
+    file_checksum,
     format_chain,
+    job_record,
     make_record,
     provenance_chain,
     read_record,
@@ -86,36 +88,42 @@ def test_seeds_are_deterministic_distinct_and_independent_of_other_keys():
 
 
 def test_provenance_chain_walks_back_through_inputs(tmp_path):
-    code = tmp_path / "step.py"
-    code.write_text("print('hi')\n")
+    code = {"hash": "sha256:0123456789abcdef", "files": ["pfsdenoise/step.py"]}
     raw = tmp_path / "config.yaml"
     raw.write_text("seed: 1\n")
     mid = tmp_path / "mid.txt"
     mid.write_text("mid")
-    write_sidecar(mid, make_record("simulate", config={"n": 3}, seed=5, inputs=[raw], code=[code]))
+    write_sidecar(mid, make_record("simulate", config={"n": 3}, seed=5, inputs=[raw], code=code))
     fig = tmp_path / "fig.png"
     fig.write_bytes(b"png")
-    write_sidecar(fig, make_record("figure", inputs=[mid], code=[code]))
+    write_sidecar(fig, make_record("figure", inputs=[mid], code=code))
 
     record = read_record(fig)
     assert record["inputs"][0]["path"] == str(mid)
     assert record["inputs"][0]["checksum"].startswith("sha256:")
-    assert record["code_hash"] == read_record(mid)["code_hash"]
+    assert record["code_hash"] == read_record(mid)["code_hash"] == code["hash"]
     chain = provenance_chain(fig)
     assert [(depth, path) for depth, path, _ in chain] == [
         (0, str(fig)),
         (1, str(mid)),
         (2, str(raw)),
     ]
-    text = format_chain(chain)
-    assert "step 'figure'" in text and "step 'simulate'" in text and "seed 5" in text
-    assert "no provenance record" in text  # the config file itself has none
+    lines = format_chain(chain).splitlines()
+    assert len(lines) == 3  # one line per step
+    assert lines[0].startswith(f"{fig} <- figure: 1 input;") and code["hash"] in lines[0]
+    assert "<- simulate: 1 input; config n; seed 5;" in lines[1]
+    assert lines[2].strip() == f"{raw}  (no provenance record)"
     json.dumps(record)  # plain JSON
 
 
-def test_code_hash_changes_with_code(tmp_path):
-    code = tmp_path / "m.py"
-    code.write_text("a = 1\n")
-    h1 = make_record("s", code=[code])["code_hash"]
-    code.write_text("a = 2\n")
-    assert make_record("s", code=[code])["code_hash"] != h1
+def test_job_record_takes_the_rule_params_apart(tmp_path):
+    shard = tmp_path / "in.parquet"
+    shard.write_bytes(b"x")
+    code = {"hash": "sha256:feedfeedfeedfeed", "files": ["pfsdenoise/a.py"], "script": "s.py"}
+    record = job_record(
+        "simulate", {"code": code, "seed": 7, "n_spectra": 4}, [shard], {"split": "train"}
+    )
+    assert record["config"] == {"n_spectra": 4} and record["seed"] == 7
+    assert record["code_hash"] == code["hash"] and record["script"] == "s.py"
+    assert record["wildcards"] == {"split": "train"}
+    assert record["inputs"] == [{"path": str(shard), "checksum": file_checksum(shard)}]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pfsdenoise.learn.testdata import write_toy_shard
+from pfsdenoise.learn.testdata import tiny_spec, train_options, write_toy_shard
 from pfsdenoise.learn.train import train_model
 
 WAVE = np.linspace(8400.0, 8700.0, 512)
@@ -17,15 +17,12 @@ def model_path(tmp_path_factory):
     root = tmp_path_factory.mktemp("api_model")
     train = [write_toy_shard(root / f"train/{c}.parquet", 48, i, WAVE) for i, c in enumerate("ab")]
     val = [write_toy_shard(root / "val/a.parquet", 16, 7, WAVE, split="val")]
-    spec = {
-        "arch": "unet",
-        "hyper": {"filters": [8, 8, 16, 16], "bottleneck": 16, "dropout": 0.0},
-        "epochs": 8,
-        "batch_size": 8,
-        "optimizer": {"name": "adam", "lr": 3e-3},
-        "schedule": {"name": "constant"},
-        "ema": None,
-    }
+    spec = tiny_spec(
+        "unet",
+        epochs=8,
+        hyper={"filters": [8, 8, 16, 16], "bottleneck": 16, "dropout": 0.0},
+        optimizer={"name": "adam", "lr": 3e-3},
+    )
     train_model(
         "unet",
         spec,
@@ -33,9 +30,8 @@ def model_path(tmp_path_factory):
         val,
         root / "model",
         seed=5,
-        augment={"calibration_amplitude": 0.0, "calibration_scale": 100.0, "distort": "both"},
-        device="cpu",
-        threads=1,
-        progress=False,
+        **train_options(
+            augment={"calibration_amplitude": 0.0, "calibration_scale": 100.0, "distort": "both"}
+        ),
     )
     return root / "model" / "model.pt"

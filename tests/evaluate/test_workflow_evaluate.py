@@ -52,10 +52,10 @@ def test_products_exist_with_provenance(workdir, monkeypatch):
     chain = provenance_chain(figures / "fig1_all.png")
     steps = {record["step"] for _, _, record in chain if record}
     assert {
-        "figure:fig1",
+        "figure_fig1_all",
         "errbins",
         "errors",
-        "denoise",
+        "denoise_baseline",
         "baseline_tune",
         "baseline_fit_pca",
     } <= steps

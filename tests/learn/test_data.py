@@ -13,14 +13,14 @@ from pfsdenoise.learn.data import (
     training_batches,
     validation_batches,
 )
-from pfsdenoise.learn.testdata import write_toy_shard
+from pfsdenoise.learn.testdata import AUGMENT, write_toy_shard
 from pfsdenoise.seeding import make_rng
 from pfsdenoise.spectrum import prepare_inputs
 
 
 def epoch(shards, seed_key, **aug):
     s = open_shards(shards["train"])
-    batches = list(training_batches(s, 8, make_rng(1, seed_key), Augmentation(**aug)))
+    batches = list(training_batches(s, 8, make_rng(1, seed_key), Augmentation(**{**AUGMENT, **aug})))
     order = np.concatenate([b.ids for b in batches])
     return batches, order
 
@@ -98,4 +98,4 @@ def test_nan_in_unmasked_truth_named(tmp_path):
     ids = [f"train/x/{i:06d}" for i in range(4)]
     path = write_shard(tmp_path / "x.parquet", pd.DataFrame({"spectrum_id": ids}), arrays, WAVE)
     with pytest.raises(DataError, match=r"flux_true.*train/x/000002.*pixel 17"):
-        list(training_batches(open_shards([path]), 4, make_rng(0), Augmentation()))
+        list(training_batches(open_shards([path]), 4, make_rng(0), Augmentation(**AUGMENT)))

@@ -8,6 +8,7 @@ import pytest
 
 from pfsdenoise.learn.data import Augmentation, open_shards, training_batches
 from pfsdenoise.learn.prefetch import ordered_map
+from pfsdenoise.learn.testdata import AUGMENT
 from pfsdenoise.seeding import make_rng
 
 
@@ -56,7 +57,7 @@ def test_closing_early_stops_pulling_items():
 def test_training_batches_do_not_depend_on_worker_count(shards):
     s = open_shards(shards["train"])
     runs = [
-        list(training_batches(s, 8, make_rng(3, "w"), Augmentation(), workers=w)) for w in (0, 3)
+        list(training_batches(s, 8, make_rng(3, "w"), Augmentation(**AUGMENT), workers=w)) for w in (0, 3)
     ]
     assert len(runs[0]) == len(runs[1]) > 2
     for a, b in zip(*runs, strict=True):

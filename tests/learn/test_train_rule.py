@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from learn_helpers import WAVE, tiny_spec
+from learn_helpers import WAVE
 
-from pfsdenoise.learn.testdata import write_toy_shard
+from pfsdenoise.learn.testdata import tiny_spec, write_toy_shard
 
 ROOT = Path(__file__).parents[2]
 

@@ -3,6 +3,7 @@ tiny run, provenance from a figure back to the config, and a shard job killed ha
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -12,9 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
-from snakemake.utils import update_config
 from tiny_workflow import REPO, copy_workflow, snakemake, tail
 
+from pfsdenoise.logs import UNDECLARED
 from pfsdenoise.provenance import provenance_chain
 from pfsdenoise.shards import read_shard
 
@@ -59,6 +60,29 @@ def test_default_config_plans_the_whole_pipeline(workflow_copy: Path) -> None:
     assert int(counts["train"]) == len(config["train"]["models"])
     for rule in ("grid_merge", "noise_table", "errbins", "figure_fig1_all", "table_comparison"):
         assert rule in counts, f"rule {rule} missing from the default DAG:\n{result.stdout}"
+
+
+def test_a_rule_without_its_derived_code_is_refused(tmp_path: Path) -> None:
+    """Every scripted rule passes the import closure of its own script: a rule that names
+    another script's closure (or none) stops the workflow before any job."""
+    workdir = copy_workflow(tmp_path / "wf")
+    rules = workdir / "workflow/rules/noise.smk"
+    text = rules.read_text()
+    rules.write_text(text.replace('script_code("noise_table.py")', 'script_code("grid_merge.py")'))
+    result = run_snakemake(workdir, "-n")
+    assert result.returncode != 0
+    assert "the params of 'noise_table' must include code=script_code('noise_table.py')" in (
+        result.stdout
+    ), tail(result.stdout)
+
+
+def test_every_job_imported_only_its_derived_code(tiny_run: Path) -> None:
+    """At exit each job compares the library modules it loaded with its rule's derived code
+    (pfsdenoise.logs.check_loaded_code): no log of the complete run reports a missing one."""
+    logs = sorted((tiny_run / "results/logs").rglob("*.log"))
+    assert len(logs) > 20
+    flagged = [str(p) for p in logs if UNDECLARED in p.read_text()]
+    assert flagged == []
 
 
 @pytest.mark.parametrize(
@@ -106,19 +130,18 @@ def test_provenance_chain_leads_from_a_figure_to_grid_and_shards(tiny_run: Path)
     assert any("results/shards/test/" in p for p in paths)
     assert any("results/models/" in p for p in paths)
     assert any("results/grid/" in p for p in paths)
-    cli = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pfsdenoise.cli",
-            "provenance",
-            str(tiny_run / "results/figures/fig1_all.png"),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "step 'simulate'" in cli.stdout and "seed" in cli.stdout
+    figure = str(tiny_run / "results/figures/fig1_all.png")
+    cli = [sys.executable, "-m", "pfsdenoise.cli", "provenance"]
+    text = subprocess.run([*cli, figure], capture_output=True, text=True, check=True).stdout
+    lines = text.splitlines()
+    assert lines[0].startswith(f"{figure} <- figure_fig1_all: ")
+    assert len(lines) == len(chain)  # one line per step
+    simulate = [line for line in lines if " <- simulate: " in line]
+    assert simulate and all("seed " in line and "code sha256:" in line for line in simulate)
+    whole = subprocess.run([*cli, "--json", figure], capture_output=True, text=True, check=True)
+    records = json.loads(whole.stdout)
+    assert [r["path"] for r in records] == paths
+    assert records[0]["record"]["step"] == "figure_fig1_all"
 
 
 def _wait_for_script(parent: psutil.Process, name: str, timeout: float = 120) -> psutil.Process:
@@ -173,18 +196,14 @@ def test_killed_shard_job_leaves_nothing_complete_and_reruns(
 
 def test_cli_reproduces_a_workflow_shard(tiny_run: Path, tmp_path: Path) -> None:
     """`pfsdenoise simulate` outside Snakemake derives the same seed and writes the same data."""
-    config = yaml.safe_load((tiny_run / "config.yaml").read_text())
-    update_config(config, yaml.safe_load((tiny_run / "config/tiny.yaml").read_text()))
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    n = yaml.safe_load((tiny_run / "config/tiny.yaml").read_text())["simulate"]["splits"]["test"]
     out = tmp_path / "cool.parquet"
-    n = config["simulate"]["splits"]["test"]
     cli = [sys.executable, "-m", "pfsdenoise.cli"]
     subprocess.run(
-        [*cli, "simulate", "--config", str(tmp_path / "config.yaml"),
-         "--grid", str(tiny_run / "results/grid/tiny"),
-         "--noise", str(tiny_run / "results/noise/mr/noise_table.npz"),
-         "--split", "test", "--chunk", "cool", "-n", str(n), "-o", str(out)],
-        check=True,
+        [*cli, "simulate", "--config", "config.yaml", "config/tiny.yaml",
+         "--grid", "results/grid/tiny", "--noise", "results/noise/mr/noise_table.npz",
+         "--split", "test", "--chunk", "cool", "-o", str(out)],
+        check=True, cwd=tiny_run,
     )  # fmt: skip
     ours, theirs = read_shard(out), read_shard(tiny_run / "results/shards/test/cool.parquet")
     for name in ("flux", "flux_true", "sigma", "mask"):
@@ -193,4 +212,4 @@ def test_cli_reproduces_a_workflow_shard(tiny_run: Path, tmp_path: Path) -> None
     summary = subprocess.run(
         [*cli, "inspect", str(out)], capture_output=True, text=True, check=True
     )
-    assert f"{n} in 1 row group" in summary.stdout and "step 'simulate'" in summary.stdout
+    assert f"{n} in 1 row group" in summary.stdout and "pfsdenoise simulate" in summary.stdout

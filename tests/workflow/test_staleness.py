@@ -9,6 +9,7 @@ the cases stay exact as rules are added. Each case leaves the completed run as i
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from tiny_workflow import REPO, Output, detailed_summary, downstream, pending
 pytestmark = pytest.mark.slow
 
 OVERRIDE = "staleness-override.yaml"
+FIGURE_RULES = ("figure_fig1", "figure_fig1_all", "figure_ratio", "figure_examples", "figure_training")
 TOUCH_LIMIT = 1_000_000  # bytes: Snakemake compares checksums, not mtimes, of inputs below ~1 MB
 
 
@@ -88,13 +90,13 @@ def library_edit(module: str):
 
 @contextmanager
 def touch_small_inputs(workdir: Path) -> Iterator[tuple[str, ...]]:
-    """Touch, unchanged, every file that some job takes as input (library modules, data, results)
-    and that is small enough for Snakemake to compare checksums. Folder inputs (the grid slices)
+    """Touch, unchanged, every library file and every file that some job takes as input and
+    that is small enough for Snakemake to compare checksums. Folder inputs (the grid slices)
     are left alone: Snakemake has no checksum for a folder and reruns on a newer file in it."""
     inputs = {i for out in detailed_summary(workdir).values() for i in out.inputs}
-    files = [workdir / i for i in inputs]
+    files = [workdir / i for i in inputs] + list((workdir / "src").rglob("*.py"))
     files = [p for p in files if p.is_file() and p.stat().st_size < TOUCH_LIMIT]
-    assert any("/src/" in str(p) for p in files) and any("/results/" in str(p) for p in files)
+    assert any("/results/" in str(p) for p in files)
     stats = {p: p.stat() for p in files}
     for p in files:
         p.touch()
@@ -129,12 +131,17 @@ def last_chunk_shards(workdir: Path, outputs: dict[str, Output]) -> set[str]:
     }
 
 
-def users_of(module: str):
+def rules_of(*rules: str):
+    """The outputs of the named rules: the jobs a change touches directly."""
+
     def seeds(workdir: Path, outputs: dict[str, Output]) -> set[str]:
-        path = str(workdir / "src" / "pfsdenoise" / module)
-        return {p for p, o in outputs.items() if path in o.inputs}
+        return {p for p, o in outputs.items() if o.rule in rules}
 
     return seeds
+
+
+def figure_rules(workdir: Path, outputs: dict[str, Output]) -> set[str]:
+    return {p for p, o in outputs.items() if o.rule.startswith("figure_")}
 
 
 CASES = [
@@ -142,15 +149,24 @@ CASES = [
     Case("plots option", plots_option, figure_outputs),
     Case("model hyper-parameter", model_hyper, first_model_outputs),
     Case("simulation option (a chunk's seed)", chunk_seed, last_chunk_shards),
-    # One module early in the DAG (noise tables and all after), one late (bins and figures).
+    # Library edits: the rules whose scripts import the module, directly or not, and all after.
     Case(
-        "library edit: observe/sky.py", library_edit("observe/sky.py"), users_of("observe/sky.py")
+        "library edit: grid/interpolate.py",
+        library_edit("grid/interpolate.py"),
+        rules_of("simulate"),  # the shards, not the grid (the grid build never interpolates)
     ),
+    Case(
+        "library edit: observe/sky.py",
+        library_edit("observe/sky.py"),
+        rules_of("noise_table", "simulate"),
+    ),
+    Case("library edit: learn/prefetch.py", library_edit("learn/prefetch.py"), rules_of("train")),
     Case(
         "library edit: evaluate/binning.py",
         library_edit("evaluate/binning.py"),
-        users_of("evaluate/binning.py"),
+        rules_of("errbins", "table_comparison", *FIGURE_RULES),
     ),
+    Case("library edit: plots/style.py", library_edit("plots/style.py"), figure_rules),
     Case("touch without change", touch_small_inputs, no_seeds),
 ]
 
@@ -166,3 +182,11 @@ def test_change_reruns_exactly_what_depends_on_it(tiny_run: Path, case: Case) ->
     expected = downstream(outputs, seeds)
     assert sorted(planned - expected) == [], f"{case.name}: planned but independent of the change"
     assert sorted(expected - planned) == [], f"{case.name}: depends on the change, not planned"
+
+
+def test_moved_project_plans_nothing(tiny_run: Path, tmp_path: Path) -> None:
+    """A finished project copied (or mounted) elsewhere with its results is up to date: code
+    dependencies are content hashes, not paths of the checkout."""
+    moved = tmp_path / "moved"
+    shutil.copytree(tiny_run, moved, symlinks=True)
+    assert pending(detailed_summary(moved)) == set()

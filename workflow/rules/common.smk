@@ -1,7 +1,9 @@
-# Shared helpers of all rule files (chunk table, seeds, library paths, the `all` target list).
-from pfsdenoise.seeding import derive_seed
+# Shared helpers of all rule files. Result paths (defined once), the chunk table and seeds, the
+# derived code dependencies of every rule, and the list of `all` targets.
+from pfsdenoise.code_closure import code_record
+from pfsdenoise.seeding import derive_seed, shard_seed
 
-SRC = Path(workflow.basedir) / "src" / "pfsdenoise"
+SRC_ROOT = Path(workflow.basedir) / "src"
 SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 ENV = "../../envs/pfsdenoise.yaml"
 
@@ -12,29 +14,61 @@ CHUNKS = {chunk["name"]: chunk for chunk in config["simulate"]["chunks"]}
 SPLITS = list(config["simulate"]["splits"])
 
 
-def src(*patterns):
-    """Absolute paths of the library modules a rule depends on, listed as its inputs so that an
-    edit to one of them reruns exactly the rules that use it. Glob patterns are expanded.
-    """
-    paths = []
-    for pattern in patterns:
-        found = (
-            sorted(SRC.glob(pattern))
-            if any(c in pattern for c in "*?[")
-            else [SRC / pattern]
-        )
-        paths.extend(str(p) for p in found)
-    return paths
+# Result paths, each defined once; rules take inputs as these templates, expanded.
+RESULTS = "results"
+SHARD = f"{RESULTS}/shards/{{split}}/{{chunk}}.parquet"
+MODEL_DIR = f"{RESULTS}/models/{{model}}"
+MODEL_FILE = f"{MODEL_DIR}/model.pt"
+MODEL_HISTORY = f"{MODEL_DIR}/history.csv"
+PREDICTION = f"{RESULTS}/predictions/{{method}}/{{chunk}}.parquet"
+ERRORS = f"{RESULTS}/errors/{{method}}.parquet"
+ERRBINS = f"{RESULTS}/errbins/{{method}}/{{param}}.parquet"
+BASELINE_PARAMS = f"{RESULTS}/baselines/{{baseline}}/params.json"
+PCA_BASIS = f"{RESULTS}/baselines/pca/basis.npz"
+FIGURE = f"{RESULTS}/figures/{{stem}}.{{ext}}"
+TABLE = f"{RESULTS}/tables/{{stem}}.{{ext}}"
+
+
+def logs(path):
+    """Log file of a job: results/logs/<path>."""
+    return f"{RESULTS}/logs/{path}"
+
+
+def benchmarks(path):
+    """Benchmark file of a job (wall time, memory, CPU): results/benchmarks/<path>."""
+    return f"{RESULTS}/benchmarks/{path}"
+
+
+def script_code(name):
+    """The code a job runs, derived from the imports of workflow/scripts/<name> (content hash
+    and files of the import closure over src/pfsdenoise). Passed as `params: code=`, so an edit
+    to any of those files reruns exactly this rule (and what depends on it), and recorded in
+    the output's provenance. A content hash, not file inputs: independent of where the
+    checkout lies."""
+    return {**code_record(SCRIPTS / name, SRC_ROOT), "script": name}
+
+
+def check_code_params(rules):
+    """Each scripted step declares `params: code=script_code(<its script>)`."""
+    for step in rules:
+        if step.script is None:
+            continue
+        name = Path(step.script).name
+        if dict(step.params.items()).get("code") != script_code(name):
+            raise WorkflowError(
+                f"the params of {step.name!r} must include code=script_code({name!r}), "
+                "the derived code dependencies of its script"
+            )
 
 
 def chunk_seed(split, chunk):
-    """Seed of one shard job: from (global seed, split, chunk name, the chunk's own `seed`)."""
-    return derive_seed(
-        config["seed"], "simulate", split, chunk, CHUNKS[chunk].get("seed", 0)
-    )
+    """Seed of one shard job (pfsdenoise.seeding.shard_seed)."""
+    return shard_seed(config["seed"], split, chunk, CHUNKS[chunk]["seed"])
 
 
 def shard_paths(split):
-    return expand(
-        "results/shards/{split}/{chunk}.parquet", split=split, chunk=list(CHUNKS)
-    )
+    return expand(SHARD, split=split, chunk=list(CHUNKS))
+
+
+def figure_files(stem):
+    return expand(FIGURE, stem=stem, ext=["png", "pdf"])

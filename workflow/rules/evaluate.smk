@@ -6,19 +6,19 @@ include: "evaluate_common.smk"
 rule baseline_fit_pca:
     input:
         shards=shard_paths("train"),
-        code=BASELINE_CODE,
     output:
-        "results/baselines/pca/basis.npz",
+        PCA_BASIS,
     log:
-        "results/logs/evaluate/baseline_fit_pca.log",
+        logs("evaluate/baseline_fit_pca.log"),
     benchmark:
-        "results/benchmarks/evaluate/baseline_fit_pca.tsv"
+        benchmarks("evaluate/baseline_fit_pca.tsv")
     conda:
         ENV
     resources:
         mem_mb=3000,
         runtime=30,
     params:
+        code=script_code("baseline_fit_pca.py"),
         max_components=EVAL["pca"]["max_components"],
         batch_size=EVAL["batch_size"],
     script:
@@ -27,21 +27,14 @@ rule baseline_fit_pca:
 
 rule baseline_tune:
     input:
-        unpack(
-            lambda w: (
-                {"basis": "results/baselines/pca/basis.npz"}
-                if w.baseline == "pca"
-                else {}
-            )
-        ),
+        unpack(lambda w: ({"basis": PCA_BASIS} if w.baseline == "pca" else {})),
         shards=shard_paths("val"),
-        code=TUNE_CODE,
     output:
-        "results/baselines/{baseline}/params.json",
+        BASELINE_PARAMS,
     log:
-        "results/logs/evaluate/baseline_tune/{baseline}.log",
+        logs("evaluate/baseline_tune/{baseline}.log"),
     benchmark:
-        "results/benchmarks/evaluate/baseline_tune/{baseline}.tsv"
+        benchmarks("evaluate/baseline_tune/{baseline}.tsv")
     wildcard_constraints:
         baseline=name_regex(TUNED_BASELINES),
     conda:
@@ -50,6 +43,7 @@ rule baseline_tune:
         mem_mb=4000,
         runtime=30,
     params:
+        code=script_code("baseline_tune.py"),
         grid=lambda w: EVAL[w.baseline]["grid"],
         fixed=lambda w: EVAL[w.baseline].get("fixed", {}),
         tune=EVAL["tune"],
@@ -62,14 +56,13 @@ rule baseline_tune:
 rule denoise_baseline:
     input:
         unpack(baseline_inputs),
-        shard="results/shards/test/{chunk}.parquet",
-        code=DENOISE_CODE,
+        shard=SHARD.replace("{split}", "test"),
     output:
-        "results/predictions/{baseline}/{chunk}.parquet",
+        PREDICTION.replace("{method}", "{baseline}"),
     log:
-        "results/logs/evaluate/denoise/{baseline}/{chunk}.log",
+        logs("evaluate/denoise/{baseline}/{chunk}.log"),
     benchmark:
-        "results/benchmarks/evaluate/denoise/{baseline}/{chunk}.tsv"
+        benchmarks("evaluate/denoise/{baseline}/{chunk}.tsv")
     wildcard_constraints:
         baseline=name_regex(BASELINES),
         chunk=name_regex(list(CHUNKS)),
@@ -79,6 +72,7 @@ rule denoise_baseline:
         mem_mb=3000,
         runtime=30,
     params:
+        code=script_code("denoise_baseline.py"),
         batch_size=EVAL["batch_size"],
     script:
         "../scripts/denoise_baseline.py"
@@ -86,21 +80,14 @@ rule denoise_baseline:
 
 rule denoise_model:
     input:
-        shard="results/shards/test/{chunk}.parquet",
-        model="results/models/{model}/model.pt",
-        code=src(
-            "evaluate/predict.py",
-            "learn/*.py",
-            "denoise/model.py",
-            "spectrum.py",
-            "shards.py",
-        ),
+        shard=SHARD.replace("{split}", "test"),
+        model=MODEL_FILE,
     output:
-        "results/predictions/{model}/{chunk}.parquet",
+        PREDICTION.replace("{method}", "{model}"),
     log:
-        "results/logs/evaluate/denoise/{model}/{chunk}.log",
+        logs("evaluate/denoise/{model}/{chunk}.log"),
     benchmark:
-        "results/benchmarks/evaluate/denoise/{model}/{chunk}.tsv"
+        benchmarks("evaluate/denoise/{model}/{chunk}.tsv")
     wildcard_constraints:
         model=name_regex(MODEL_NAMES),
         chunk=name_regex(list(CHUNKS)),
@@ -111,6 +98,7 @@ rule denoise_model:
         runtime=60,
         gpu=EVAL["model_gpus"],
     params:
+        code=script_code("denoise_model.py"),
         batch_size=EVAL["batch_size"],
     script:
         "../scripts/denoise_model.py"
@@ -120,11 +108,10 @@ rule errors:
     input:
         test=shard_paths("test"),
         pred=lambda w: prediction_paths(w.method),
-        code=ERRORS_CODE,
     output:
-        "results/errors/{method}.parquet",
+        ERRORS,
     log:
-        "results/logs/evaluate/errors/{method}.log",
+        logs("evaluate/errors/{method}.log"),
     wildcard_constraints:
         method=name_regex(METHODS),
     conda:
@@ -133,6 +120,7 @@ rule errors:
         mem_mb=3000,
         runtime=30,
     params:
+        code=script_code("errors_method.py"),
         metrics=EVAL["metrics"],
         batch_size=EVAL["batch_size"],
     script:
@@ -141,14 +129,13 @@ rule errors:
 
 rule errbins:
     input:
-        errors="results/errors/{method}.parquet",
-        code=src("evaluate/binning.py", "shards.py"),
+        errors=ERRORS,
     output:
-        "results/errbins/{method}/{param}.parquet",
+        ERRBINS,
     log:
-        "results/logs/evaluate/errbins/{method}/{param}.log",
+        logs("evaluate/errbins/{method}/{param}.log"),
     benchmark:
-        "results/benchmarks/evaluate/errbins/{method}/{param}.tsv"
+        benchmarks("evaluate/errbins/{method}/{param}.tsv")
     wildcard_constraints:
         method=name_regex(METHODS),
         param=name_regex(BIN_PARAMS),
@@ -158,6 +145,7 @@ rule errbins:
         mem_mb=2000,
         runtime=10,
     params:
+        code=script_code("errbins_param.py"),
         bins=lambda w: EVAL["bins"][w.param],
         metrics=EVAL["bin_metrics"],
         bootstrap=EVAL["bootstrap"],
@@ -170,6 +158,4 @@ localrules:
     errbins,
 
 
-ALL_TARGETS.extend(
-    expand("results/errbins/{method}/{param}.parquet", method=METHODS, param=BIN_PARAMS)
-)
+ALL_TARGETS.extend(expand(ERRBINS, method=METHODS, param=BIN_PARAMS))

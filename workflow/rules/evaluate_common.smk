@@ -18,13 +18,6 @@ if set(MODEL_NAMES) & (set(BASELINES) | {"all"}):
     )
 METHODS = [*MODEL_NAMES, *BASELINES]
 BIN_PARAMS = list(EVAL["bins"])
-# Library files per rule (an edit reruns exactly the rules that import them).
-BASELINE_CODE = src("evaluate/baselines/*.py", "shards.py")
-TUNE_CODE = [*BASELINE_CODE, *src("evaluate/tuning.py", "evaluate/metrics.py")]
-DENOISE_CODE = [*TUNE_CODE, *src("evaluate/predict.py")]
-ERRORS_CODE = src(
-    "evaluate/errors.py", "evaluate/metrics.py", "evaluate/alignment.py", "shards.py"
-)
 
 
 def name_regex(names):
@@ -33,26 +26,18 @@ def name_regex(names):
 
 
 def prediction_paths(method):
-    return expand(
-        "results/predictions/{method}/{chunk}.parquet",
-        method=method,
-        chunk=list(CHUNKS),
-    )
+    return expand(PREDICTION, method=method, chunk=list(CHUNKS))
 
 
 def baseline_inputs(wildcards):
     """Tuned parameters (and the PCA basis) a baseline's denoise job needs."""
     files = {}
     if wildcards.baseline in TUNED_BASELINES:
-        files["params"] = f"results/baselines/{wildcards.baseline}/params.json"
+        files["params"] = BASELINE_PARAMS.format(baseline=wildcards.baseline)
     if wildcards.baseline == "pca":
-        files["basis"] = "results/baselines/pca/basis.npz"
+        files["basis"] = PCA_BASIS
     return files
 
 
-def figure_files(stem):
-    return [f"results/figures/{stem}.png", f"results/figures/{stem}.pdf"]
-
-
 def errbin_paths(methods, params):
-    return {m: {p: f"results/errbins/{m}/{p}.parquet" for p in params} for m in methods}
+    return {m: {p: ERRBINS.format(method=m, param=p) for p in params} for m in methods}

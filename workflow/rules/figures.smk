@@ -3,7 +3,6 @@
 from pfsdenoise.plots import FIG1_PARAMS
 
 PLOTS = config["plots"]
-PLOT_CODE = src("plots/*.py", "evaluate/binning.py", "shards.py")
 
 
 report: "../report/workflow.rst"
@@ -11,22 +10,17 @@ report: "../report/workflow.rst"
 
 rule figure_fig1:
     input:
-        bins=lambda w: expand(
-            "results/errbins/{method}/{param}.parquet",
-            method=w.method,
-            param=FIG1_PARAMS,
-        ),
-        code=PLOT_CODE,
+        bins=lambda w: expand(ERRBINS, method=w.method, param=FIG1_PARAMS),
     output:
         png=report(
-            "results/figures/fig1_{method}.png",
+            FIGURE.format(stem="fig1_{method}", ext="png"),
             caption="../report/fig1.rst",
             category="Fig. 1: errors vs parameters",
             labels={"method": "{method}"},
         ),
-        pdf="results/figures/fig1_{method}.pdf",
+        pdf=FIGURE.format(stem="fig1_{method}", ext="pdf"),
     log:
-        "results/logs/figures/fig1_{method}.log",
+        logs("figures/fig1_{method}.log"),
     wildcard_constraints:
         method=name_regex(METHODS),
     conda:
@@ -35,6 +29,7 @@ rule figure_fig1:
         mem_mb=1500,
         runtime=10,
     params:
+        code=script_code("figure_fig1.py"),
         plots=PLOTS,
         bins=lambda w: errbin_paths([w.method], FIG1_PARAMS),
     script:
@@ -43,28 +38,24 @@ rule figure_fig1:
 
 rule figure_fig1_all:
     input:
-        bins=expand(
-            "results/errbins/{method}/{param}.parquet",
-            method=METHODS,
-            param=FIG1_PARAMS,
-        ),
-        code=PLOT_CODE,
+        bins=expand(ERRBINS, method=METHODS, param=FIG1_PARAMS),
     output:
         png=report(
-            "results/figures/fig1_all.png",
+            FIGURE.format(stem="fig1_all", ext="png"),
             caption="../report/fig1_all.rst",
             category="Fig. 1: errors vs parameters",
             labels={"method": "all methods"},
         ),
-        pdf="results/figures/fig1_all.pdf",
+        pdf=FIGURE.format(stem="fig1_all", ext="pdf"),
     log:
-        "results/logs/figures/fig1_all.log",
+        logs("figures/fig1_all.log"),
     conda:
         ENV
     resources:
         mem_mb=1500,
         runtime=10,
     params:
+        code=script_code("figure_fig1.py"),
         plots=PLOTS,
         bins=errbin_paths(METHODS, FIG1_PARAMS),
     script:
@@ -73,45 +64,44 @@ rule figure_fig1_all:
 
 rule figure_ratio:
     input:
-        bins=expand("results/errbins/{method}/snr.parquet", method=METHODS),
-        code=PLOT_CODE,
+        bins=expand(ERRBINS, method=METHODS, param="snr"),
     output:
         png=report(
-            "results/figures/error_ratio_snr.png",
+            FIGURE.format(stem="error_ratio_snr", ext="png"),
             caption="../report/ratio.rst",
             category="Error ratio to the noisy input",
         ),
-        pdf="results/figures/error_ratio_snr.pdf",
+        pdf=FIGURE.format(stem="error_ratio_snr", ext="pdf"),
     log:
-        "results/logs/figures/error_ratio_snr.log",
+        logs("figures/error_ratio_snr.log"),
     conda:
         ENV
     resources:
         mem_mb=1500,
         runtime=10,
     params:
+        code=script_code("figure_ratio.py"),
         plots=PLOTS,
-        bins={m: f"results/errbins/{m}/snr.parquet" for m in METHODS},
+        bins={m: ERRBINS.format(method=m, param="snr") for m in METHODS},
     script:
         "../scripts/figure_ratio.py"
 
 
 rule figure_examples:
     input:
-        errors="results/errors/{method}.parquet",
+        errors=ERRORS,
         test=shard_paths("test"),
         pred=lambda w: prediction_paths(w.method),
-        code=PLOT_CODE,
     output:
         png=report(
-            "results/figures/examples_{method}.png",
+            FIGURE.format(stem="examples_{method}", ext="png"),
             caption="../report/examples.rst",
             category="Example spectra",
             labels={"method": "{method}"},
         ),
-        pdf="results/figures/examples_{method}.pdf",
+        pdf=FIGURE.format(stem="examples_{method}", ext="pdf"),
     log:
-        "results/logs/figures/examples_{method}.log",
+        logs("figures/examples_{method}.log"),
     wildcard_constraints:
         method=name_regex(METHODS),
     conda:
@@ -120,6 +110,7 @@ rule figure_examples:
         mem_mb=2000,
         runtime=10,
     params:
+        code=script_code("figure_examples.py"),
         plots=PLOTS,
     script:
         "../scripts/figure_examples.py"
@@ -127,18 +118,17 @@ rule figure_examples:
 
 rule figure_training:
     input:
-        history="results/models/{model}/history.csv",
-        code=PLOT_CODE,
+        history=MODEL_HISTORY,
     output:
         png=report(
-            "results/figures/training_{model}.png",
+            FIGURE.format(stem="training_{model}", ext="png"),
             caption="../report/training.rst",
             category="Training curves",
             labels={"model": "{model}"},
         ),
-        pdf="results/figures/training_{model}.pdf",
+        pdf=FIGURE.format(stem="training_{model}", ext="pdf"),
     log:
-        "results/logs/figures/training_{model}.log",
+        logs("figures/training_{model}.log"),
     wildcard_constraints:
         model=name_regex(MODEL_NAMES),
     conda:
@@ -147,6 +137,7 @@ rule figure_training:
         mem_mb=1000,
         runtime=5,
     params:
+        code=script_code("figure_training.py"),
         plots=PLOTS,
     script:
         "../scripts/figure_training.py"
@@ -154,34 +145,34 @@ rule figure_training:
 
 rule table_comparison:
     input:
-        bins=expand("results/errbins/{method}/snr.parquet", method=METHODS),
-        code=src("evaluate/table.py", "evaluate/binning.py", "shards.py"),
+        bins=expand(ERRBINS, method=METHODS, param="snr"),
     output:
         csv=report(
-            "results/tables/comparison.csv",
+            TABLE.format(stem="comparison", ext="csv"),
             caption="../report/table.rst",
             category="Comparison table",
             labels={"format": "CSV"},
         ),
         md=report(
-            "results/tables/comparison.md",
+            TABLE.format(stem="comparison", ext="md"),
             caption="../report/table.rst",
             category="Comparison table",
             labels={"format": "Markdown"},
         ),
     log:
-        "results/logs/figures/table_comparison.log",
+        logs("figures/table_comparison.log"),
     conda:
         ENV
     resources:
         mem_mb=1000,
         runtime=5,
     params:
+        code=script_code("table_comparison.py"),
         metric=PLOTS["table_metric"],
         statistic=PLOTS["table_statistic"],
         models=MODEL_NAMES,
         baselines=BASELINES,
-        bins={m: f"results/errbins/{m}/snr.parquet" for m in METHODS},
+        bins={m: ERRBINS.format(method=m, param="snr") for m in METHODS},
     script:
         "../scripts/table_comparison.py"
 
@@ -202,7 +193,7 @@ ALL_TARGETS.extend(
         *(f for m in MODEL_NAMES for f in figure_files(f"fig1_{m}")),
         *(f for m in MODEL_NAMES for f in figure_files(f"training_{m}")),
         *(f for m in METHODS for f in figure_files(f"examples_{m}")),
-        "results/tables/comparison.csv",
-        "results/tables/comparison.md",
+        TABLE.format(stem="comparison", ext="csv"),
+        TABLE.format(stem="comparison", ext="md"),
     ]
 )

@@ -2,7 +2,7 @@
 # of BOSZ files. Either way downstream rules take GRID_FILES as input and pass GRID_DIR.
 
 GRID_CFG = config["grid"]
-GRID_DIR = f"results/grid/{GRID_CFG['name']}"
+GRID_DIR = f"{RESULTS}/grid/{GRID_CFG['name']}"
 # BOSZ files always carry a continuum; the synthetic grid stores it only when asked.
 GRID_HAS_CONTINUUM = GRID_CFG["source"] == "bosz" or GRID_CFG["continuum"]
 GRID_FILES = [
@@ -16,26 +16,17 @@ GRID_FILES = [
     )
 ] + ([f"{GRID_DIR}/continuum.npy"] if GRID_HAS_CONTINUUM else [])
 GRID_TEFFS = [f"{t:g}" for t in GRID_CFG["axes"]["teff"]]
+GRID_SLICE = f"{RESULTS}/grid/_slices/{GRID_CFG['name']}/teff{{teff}}"
 GRID_BUILD = {
     k: GRID_CFG[k] for k in ("wave_min", "wave_max", "resolution", "logg_min")
 }
 
 
 rule grid_slice:
-    input:
-        code=src(
-            "grid/store.py",
-            "grid/build.py",
-            "grid/synthetic.py",
-            "grid/molecules.py",
-            "grid/hydrogen.py",
-            "grid/linedata.py",
-            "data/linelist_*.csv",
-        ),
     output:
-        directory(f"results/grid/_slices/{GRID_CFG['name']}/teff{{teff}}"),
+        directory(GRID_SLICE),
     log:
-        f"results/logs/grid/{GRID_CFG['name']}/slice_teff{{teff}}.log",
+        logs(f"grid/{GRID_CFG['name']}/slice_teff{{teff}}.log"),
     wildcard_constraints:
         teff="|".join(GRID_TEFFS),
     conda:
@@ -44,6 +35,7 @@ rule grid_slice:
         mem_mb=2000,
         runtime=30,
     params:
+        code=script_code("grid_slice.py"),
         teff=lambda w: float(w.teff),
         axes=GRID_CFG["axes"],
         build=GRID_BUILD,
@@ -57,22 +49,19 @@ if GRID_CFG["source"] == "synthetic":
 
     rule grid_merge:
         input:
-            slices=expand(
-                f"results/grid/_slices/{GRID_CFG['name']}/teff{{teff}}",
-                teff=GRID_TEFFS,
-            ),
-            code=src("grid/store.py", "grid/build.py"),
+            slices=expand(GRID_SLICE, teff=GRID_TEFFS),
         output:
             GRID_FILES,
         log:
-            f"results/logs/grid/{GRID_CFG['name']}/merge.log",
+            logs(f"grid/{GRID_CFG['name']}/merge.log"),
         conda:
             ENV
         resources:
             mem_mb=2000,
             runtime=20,
         params:
-            grid_dir=lambda w, output: str(Path(output[0]).parent),
+            code=script_code("grid_merge.py"),
+            grid_dir=lambda w, output: os.path.dirname(output[0]),
             config=GRID_CFG,
         script:
             "../scripts/grid_merge.py"
@@ -80,19 +69,18 @@ if GRID_CFG["source"] == "synthetic":
 else:
 
     rule grid_import_bosz:
-        input:
-            code=src("grid/store.py", "grid/bosz.py", "grid/wavelength.py"),
         output:
             GRID_FILES,
         log:
-            f"results/logs/grid/{GRID_CFG['name']}/import_bosz.log",
+            logs(f"grid/{GRID_CFG['name']}/import_bosz.log"),
         conda:
             ENV
         resources:
             mem_mb=4000,
             runtime=120,
         params:
-            grid_dir=lambda w, output: str(Path(output[0]).parent),
+            code=script_code("grid_import_bosz.py"),
+            grid_dir=lambda w, output: os.path.dirname(output[0]),
             directory=GRID_CFG["bosz"]["directory"],
             release=GRID_CFG["bosz"]["release"],
             build=GRID_BUILD,

@@ -5,15 +5,12 @@ rule simulate:
     input:
         grid=GRID_FILES,
         noise=NOISE_TABLE,
-        code=src(
-            "simulate/*.py", "shards.py", "observe/*.py", "spectrum.py", "constants.py"
-        ),
     output:
-        "results/shards/{split}/{chunk}.parquet",
+        SHARD,
     log:
-        "results/logs/simulate/{split}/{chunk}.log",
+        logs("simulate/{split}/{chunk}.log"),
     benchmark:
-        "results/benchmarks/simulate/{split}/{chunk}.tsv"
+        benchmarks("simulate/{split}/{chunk}.tsv")
     wildcard_constraints:
         split="|".join(SPLITS),
         chunk="|".join(CHUNKS),
@@ -25,6 +22,7 @@ rule simulate:
         mem_mb=4000,
         runtime=30,
     params:
+        code=script_code("simulate_shard.py"),
         grid_dir=lambda w, input: os.path.dirname(input.grid[0]),
         chunk=lambda w: CHUNKS[w.chunk],
         n_spectra=lambda w: config["simulate"]["splits"][w.split],

@@ -7,8 +7,9 @@ TRAIN = config["train"]
 MODEL_NAMES = list(TRAIN["models"])
 
 
-# The config slice of each model (plus the shared augmentation and device settings), so that
-# changing one model's hyper-parameter reruns only that model.
+# The config slice of each model (plus the shared augmentation and device settings, and the
+# evaluation's relative-error floor for the validation metric), so that changing one model's
+# hyper-parameter reruns only that model.
 MODEL_SETTINGS = {
     name: {
         "spec": spec,
@@ -17,6 +18,7 @@ MODEL_SETTINGS = {
         "shuffle_buffer": TRAIN["shuffle_buffer"],
         "cache_mb": TRAIN["cache_mb"],
         "loader_workers": TRAIN["loader_workers"],
+        "min_truth": config["evaluate"]["metrics"]["min_truth"],
         "seed": derive_seed(config["seed"], "train", name),
     }
     for name, spec in TRAIN["models"].items()
@@ -27,25 +29,14 @@ rule train:
     input:
         train=shard_paths("train"),
         val=shard_paths("val"),
-        code=src(
-            "learn/__init__.py",
-            "learn/checkpoint.py",
-            "learn/data.py",
-            "learn/models.py",
-            "learn/optim.py",
-            "learn/train.py",
-            "shards.py",
-            "spectrum.py",
-            "constants.py",
-        ),
     output:
-        model="results/models/{model}/model.pt",
-        history="results/models/{model}/history.csv",
-        card="results/models/{model}/card.json",
+        model=MODEL_FILE,
+        history=MODEL_HISTORY,
+        card=f"{MODEL_DIR}/card.json",
     log:
-        "results/logs/train/{model}.log",
+        logs("train/{model}.log"),
     benchmark:
-        "results/benchmarks/train/{model}.tsv"
+        benchmarks("train/{model}.tsv")
     wildcard_constraints:
         model="|".join(MODEL_NAMES) if MODEL_NAMES else "(?!)",
     conda:
@@ -56,9 +47,10 @@ rule train:
         mem_mb=TRAIN["resources"]["mem_mb"],
         runtime=TRAIN["resources"]["runtime"],
     params:
+        code=script_code("train_model.py"),
         settings=lambda w: MODEL_SETTINGS[w.model],
     script:
         "../scripts/train_model.py"
 
 
-ALL_TARGETS.extend(expand("results/models/{model}/model.pt", model=MODEL_NAMES))
+ALL_TARGETS.extend(expand(MODEL_FILE, model=MODEL_NAMES))

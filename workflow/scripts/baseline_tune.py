@@ -2,12 +2,11 @@
 
 from pfsdenoise.evaluate.tuning import tune_from_shards
 from pfsdenoise.logs import setup_logging
-from pfsdenoise.provenance import make_record, write_sidecar
+from pfsdenoise.provenance import job_record
 from pfsdenoise.seeding import make_rng
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 p = snakemake.params
-basis = snakemake.input.get("basis")
 tune_from_shards(
     snakemake.wildcards.baseline,
     snakemake.input.shards,
@@ -19,15 +18,6 @@ tune_from_shards(
     min_spectra=p.tune["min_spectra"],
     min_truth=p.min_truth,
     rng=make_rng(p.seed),
-    basis_path=basis,
-)
-write_sidecar(
-    snakemake.output[0],
-    make_record(
-        "baseline_tune",
-        config={"grid": p.grid, "fixed": p.fixed, "tune": p.tune, "min_truth": p.min_truth},
-        seed=p.seed,
-        inputs=[*snakemake.input.shards, *([basis] if basis else [])],
-        code=snakemake.input.code,
-    ),
+    basis_path=snakemake.input.get("basis"),
+    provenance=job_record(snakemake.rule, p, snakemake.input, snakemake.wildcards),
 )

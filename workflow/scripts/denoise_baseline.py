@@ -2,22 +2,16 @@
 
 from pfsdenoise.evaluate.predict import baseline_denoiser, denoise_shard
 from pfsdenoise.logs import setup_logging
-from pfsdenoise.provenance import make_record
+from pfsdenoise.provenance import job_record
 
-setup_logging(snakemake.log[0])
-params_path = snakemake.input.get("params")
-basis_path = snakemake.input.get("basis")
-extra = [p for p in (params_path, basis_path) if p]
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 denoise_shard(
     snakemake.input.shard,
     snakemake.output[0],
-    baseline_denoiser(snakemake.wildcards.baseline, params_path, basis_path),
+    baseline_denoiser(
+        snakemake.wildcards.baseline, snakemake.input.get("params"), snakemake.input.get("basis")
+    ),
     method=snakemake.wildcards.baseline,
     batch_size=snakemake.params.batch_size,
-    provenance=make_record(
-        "denoise",
-        config={"method": snakemake.wildcards.baseline, "batch_size": snakemake.params.batch_size},
-        inputs=[snakemake.input.shard, *extra],
-        code=snakemake.input.code,
-    ),
+    provenance=job_record(snakemake.rule, snakemake.params, snakemake.input, snakemake.wildcards),
 )

@@ -2,10 +2,10 @@
 
 from pfsdenoise.evaluate.binning import write_errbins
 from pfsdenoise.logs import setup_logging
-from pfsdenoise.provenance import make_record
+from pfsdenoise.provenance import job_record
 from pfsdenoise.seeding import make_rng
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 p = snakemake.params
 write_errbins(
     snakemake.input.errors,
@@ -16,11 +16,5 @@ write_errbins(
     n_boot=p.bootstrap["n"],
     level=p.bootstrap["level"],
     rng=make_rng(p.seed),
-    provenance=make_record(
-        "errbins",
-        config={"bins": p.bins, "metrics": p.metrics, "bootstrap": p.bootstrap},
-        seed=p.seed,
-        inputs=[snakemake.input.errors],
-        code=snakemake.input.code,
-    ),
+    provenance=job_record(snakemake.rule, p, snakemake.input, snakemake.wildcards),
 )

@@ -2,9 +2,9 @@
 
 from pfsdenoise.evaluate.errors import write_error_table
 from pfsdenoise.logs import setup_logging
-from pfsdenoise.provenance import make_record
+from pfsdenoise.provenance import job_record
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 m = snakemake.params.metrics
 write_error_table(
     snakemake.input.test,
@@ -15,10 +15,5 @@ write_error_table(
     line_half_width=m["line_half_width"],
     min_truth=m["min_truth"],
     batch_size=snakemake.params.batch_size,
-    provenance=make_record(
-        "errors",
-        config={"metrics": m},
-        inputs=[*snakemake.input.test, *snakemake.input.pred],
-        code=snakemake.input.code,
-    ),
+    provenance=job_record(snakemake.rule, snakemake.params, snakemake.input, snakemake.wildcards),
 )

@@ -2,8 +2,9 @@
 
 from pfsdenoise.logs import setup_logging
 from pfsdenoise.plots.files import examples_files
+from pfsdenoise.provenance import job_record
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 examples_files(
     snakemake.input.errors,
     snakemake.input.test,
@@ -11,5 +12,5 @@ examples_files(
     [snakemake.output.png, snakemake.output.pdf],
     method=snakemake.wildcards.method,
     options=snakemake.params.plots,
-    code=snakemake.input.code,
+    provenance=job_record(snakemake.rule, snakemake.params, snakemake.input, snakemake.wildcards),
 )

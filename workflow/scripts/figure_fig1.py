@@ -2,11 +2,12 @@
 
 from pfsdenoise.logs import setup_logging
 from pfsdenoise.plots.files import fig1_files
+from pfsdenoise.provenance import job_record
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 fig1_files(
     snakemake.params.bins,
     [snakemake.output.png, snakemake.output.pdf],
     options=snakemake.params.plots,
-    code=snakemake.input.code,
+    provenance=job_record(snakemake.rule, snakemake.params, snakemake.input, snakemake.wildcards),
 )

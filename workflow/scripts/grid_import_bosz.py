@@ -2,9 +2,9 @@
 
 from pfsdenoise.grid.bosz import import_bosz
 from pfsdenoise.logs import setup_logging
-from pfsdenoise.provenance import make_record
+from pfsdenoise.provenance import job_record
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 build = snakemake.params.build
 import_bosz(
     snakemake.params.directory,
@@ -13,10 +13,5 @@ import_bosz(
     wave_min=build["wave_min"],
     wave_max=build["wave_max"],
     axes=snakemake.params.axes,
-    provenance=make_record(
-        "grid_import_bosz",
-        config={"release": snakemake.params.release, **build},
-        code=snakemake.input.code,
-        extra={"directory": snakemake.params.directory},
-    ),
+    provenance=job_record(snakemake.rule, snakemake.params, snakemake.input),
 )

@@ -2,16 +2,11 @@
 
 from pfsdenoise.grid.build import merge_slices
 from pfsdenoise.logs import setup_logging
-from pfsdenoise.provenance import make_record
+from pfsdenoise.provenance import job_record
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 merge_slices(
     snakemake.params.grid_dir,
     snakemake.input.slices,
-    provenance=make_record(
-        "grid_merge",
-        config=snakemake.params.config,
-        inputs=snakemake.input.slices,
-        code=snakemake.input.code,
-    ),
+    provenance=job_record(snakemake.rule, snakemake.params, snakemake.input),
 )

@@ -2,9 +2,9 @@
 
 from pfsdenoise.grid.build import build_slice
 from pfsdenoise.logs import setup_logging
-from pfsdenoise.provenance import make_record
+from pfsdenoise.provenance import job_record
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 build = snakemake.params.build
 build_slice(
     snakemake.output[0],
@@ -16,10 +16,5 @@ build_slice(
     logg_min=build["logg_min"],
     model=snakemake.params.model,
     continuum=snakemake.params.continuum,
-    provenance=make_record(
-        "grid_slice",
-        config={**build, "axes": snakemake.params.axes, "model": snakemake.params.model},
-        code=snakemake.input.code,
-        extra={"teff": snakemake.params.teff},
-    ),
+    provenance=job_record(snakemake.rule, snakemake.params, snakemake.input, snakemake.wildcards),
 )

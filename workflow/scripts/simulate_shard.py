@@ -1,9 +1,10 @@
 """Snakemake adapter: simulate one chunk of one split into a Parquet shard."""
 
 from pfsdenoise.logs import setup_logging
+from pfsdenoise.provenance import job_record
 from pfsdenoise.simulate.produce import produce_shard
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 produce_shard(
     snakemake.output[0],
     grid_dir=snakemake.params.grid_dir,
@@ -15,6 +16,5 @@ produce_shard(
     sampling=snakemake.params.sampling,
     observe=snakemake.params.observe,
     row_group_size=snakemake.params.row_group_size,
-    inputs=[snakemake.input.noise, f"{snakemake.params.grid_dir}/grid.json"],
-    code=snakemake.input.code,
+    provenance=job_record(snakemake.rule, snakemake.params, snakemake.input, snakemake.wildcards),
 )

@@ -2,9 +2,9 @@
 
 from pfsdenoise.evaluate.table import write_comparison
 from pfsdenoise.logs import setup_logging
-from pfsdenoise.provenance import make_record
+from pfsdenoise.provenance import job_record
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 p = snakemake.params
 write_comparison(
     p.bins,
@@ -14,10 +14,5 @@ write_comparison(
     baselines=p.baselines,
     metric=p.metric,
     statistic=p.statistic,
-    provenance=make_record(
-        "table_comparison",
-        config={"metric": p.metric, "statistic": p.statistic},
-        inputs=snakemake.input.bins,
-        code=snakemake.input.code,
-    ),
+    provenance=job_record(snakemake.rule, p, snakemake.input),
 )

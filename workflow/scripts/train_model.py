@@ -4,18 +4,10 @@ from pathlib import Path
 
 from pfsdenoise.learn.train import train_model
 from pfsdenoise.logs import setup_logging
-from pfsdenoise.provenance import make_record, write_sidecar
+from pfsdenoise.provenance import job_record
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 settings = snakemake.params.settings
-record = make_record(
-    "train",
-    config=settings,
-    seed=settings["seed"],
-    inputs=[*snakemake.input.train, *snakemake.input.val],
-    code=snakemake.input.code,
-    extra={"model": snakemake.wildcards.model},
-)
 train_model(
     snakemake.wildcards.model,
     settings["spec"],
@@ -29,6 +21,6 @@ train_model(
     shuffle_buffer=settings["shuffle_buffer"],
     cache_mb=settings["cache_mb"],
     loader_workers=settings["loader_workers"],
-    provenance={k: record[k] for k in ("step", "code_hash", "created", "host", "version")},
+    min_truth=settings["min_truth"],
+    provenance=job_record(snakemake.rule, snakemake.params, snakemake.input, snakemake.wildcards),
 )
-write_sidecar(snakemake.output.model, record)

@@ -182,12 +182,15 @@ def tune_from_shards(
     max_spectra: int,
     min_truth: float,
     rng: np.random.Generator,
-    min_spectra: int = 1,
-    basis_path: str | Path | None = None,
+    min_spectra: int,
+    basis_path: str | Path | None,
+    provenance: Mapping[str, Any],
 ) -> TunedParams:
-    """Tune baseline ``method`` on (a seeded subset of) the validation shards; write params.json."""
+    """Tune baseline ``method`` on (a seeded subset of) the validation shards; write params.json
+    with its provenance sidecar."""
     from pfsdenoise.evaluate.baselines import baseline_function
     from pfsdenoise.evaluate.baselines.pca import load_basis
+    from pfsdenoise.provenance import write_sidecar
     from pfsdenoise.shards import concat_batches, read_shard
 
     cols = ["flux", "flux_true", "sigma", "mask"]
@@ -203,4 +206,5 @@ def tune_from_shards(
         min_spectra=min_spectra,
     )  # fmt: skip
     save_params(output, tuned)
+    write_sidecar(output, provenance)
     return tuned

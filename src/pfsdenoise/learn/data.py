@@ -158,9 +158,9 @@ def _make_batch(
 class Augmentation:
     """Per-epoch augmentation: calibration-distortion rms and shortest scale [Å], and where."""
 
-    calibration_amplitude: float = 0.01
-    calibration_scale: float = 500.0
-    distort: str = "both"
+    calibration_amplitude: float
+    calibration_scale: float
+    distort: str
 
     def __post_init__(self) -> None:
         if self.distort not in ("both", "input"):

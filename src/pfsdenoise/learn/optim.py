@@ -37,11 +37,11 @@ def lr_factor(spec: Mapping[str, Any], epoch: int, step: int, total_steps: int) 
     if name == "step":
         return float(spec["factor"]) ** (epoch // int(spec["every_epochs"]))
     if name == "cosine":
-        warm = max(1, int(float(spec.get("warmup", 0.05)) * total_steps))
+        warm = max(1, int(float(spec["warmup"]) * total_steps))
         if step < warm:
             return (step + 1) / warm
         t = min(1.0, (step - warm) / max(1, total_steps - warm))
-        final = float(spec.get("final", 0.01))
+        final = float(spec["final"])
         return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * t))
     raise ValueError(f"schedule name {name!r}: choose step, cosine or constant")
 

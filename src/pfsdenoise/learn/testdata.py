@@ -1,4 +1,5 @@
-"""Stand-in shards for the learn tests and benchmarks: not a simulator, no physics.
+"""Stand-in shards and tiny model settings for the tests and benchmarks: not a simulator, no
+physics.
 
 A smooth continuum (random slope and curvature) with Gaussian absorption lines at a few fixed
 and random positions, Gaussian noise of a per-spectrum S/N, a few masked pixels, on the MR-arm
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from pfsdenoise.configuration import fill_defaults
 from pfsdenoise.shards import write_shard
 
 MR_WAVE = np.linspace(7100.0, 8850.0, 4096)
@@ -67,3 +70,44 @@ def write_toy_shard(
         provenance={"step": "toy", "seed": seed},
         extra_metadata={"normalization": {"method": "median", "window": [7100.0, 8850.0]}},
     )
+
+
+AUGMENT = {"calibration_amplitude": 0.01, "calibration_scale": 100.0, "distort": "both"}
+
+
+def train_options(**over: Any) -> dict[str, Any]:
+    """Keyword arguments of ``train_model`` for the tests: the schema's defaults of the ``train``
+    section, CPU, one thread, loader in the training thread, a stand-in provenance record."""
+    section = fill_defaults({"models": {"toy": tiny_spec()}}, "train.schema.yaml")
+    options = {
+        "augment": AUGMENT,
+        "device": "cpu",
+        "threads": 1,
+        "shuffle_buffer": section["shuffle_buffer"],
+        "cache_mb": section["cache_mb"],
+        "loader_workers": 0,
+        "min_truth": 0.01,
+        "provenance": {"step": "train", "code_hash": "sha256:test"},
+        "progress": False,
+    }
+    return {**options, **over}
+
+
+def tiny_spec(arch: str = "dae", epochs: int = 2, **over: Any) -> dict:
+    """Settings of a model that trains in about a second."""
+    hyper = {
+        "unet": {"filters": [4, 4, 8, 8], "bottleneck": 8, "dropout": 0.2},
+        "dae": {"hidden": [64], "code": 16},
+        "resunet": {"widths": [4, 8, 8], "blocks": 1, "groups": 4},
+    }[arch]
+    spec = {
+        "arch": arch,
+        "hyper": hyper,
+        "epochs": epochs,
+        "batch_size": 8,
+        "optimizer": {"name": "adam", "lr": 1e-3},
+        "schedule": {"name": "constant"},
+        "ema": None,
+    }
+    spec.update(over)
+    return fill_defaults(spec, "train.schema.yaml#/$defs/model")

@@ -1,10 +1,16 @@
 """The training loop: epochs of augmented batches, validation, checkpoints, resume, model card.
 
 Files in ``out_dir``: ``model.pt`` (the best-validation weights as a self-contained model file,
-:mod:`.checkpoint`), ``history.csv`` (one row per epoch, rewritten atomically each epoch),
-``card.json`` (the model card), and ``state/last.pt`` + ``state/best.pt``. ``state/last.pt`` is
-written after every epoch; a rerun with the same configuration and shards resumes from it (a
-killed job loses at most the epoch in progress). A changed configuration or data set starts over.
+:mod:`.checkpoint`, with its provenance sidecar), ``history.csv`` (one row of metrics per epoch,
+rewritten atomically each epoch; the same for the same config, seed and machine),
+``timing.csv`` (wall clock and throughput per epoch), ``card.json`` (the model card), and
+``state/last.pt`` + ``state/best.pt``. ``state/last.pt`` is written after every epoch; a rerun
+of the same run (:mod:`.state`: settings, data and code) resumes from it, so a killed job loses
+at most the epoch in progress.
+
+The budget is a number of epochs (optionally early stopping on the validation loss). A
+wall-clock cap (``max_minutes``) exists as an opt-in safety for cluster time limits only: it
+makes the result depend on the machine's speed, and the model card says when it fired.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +34,6 @@ import torch
 from pfsdenoise import __version__
 from pfsdenoise.atomic import atomic_path, write_text_atomic
 from pfsdenoise.learn.checkpoint import (
-    CheckpointError,
     load_plain,
     model_payload,
     pick_device,
@@ -36,81 +42,327 @@ from pfsdenoise.learn.checkpoint import (
 )
 from pfsdenoise.learn.data import (
     Augmentation,
-    Batch,
     LoaderClock,
+    ShardSet,
     open_shards,
     training_batches,
     validation_batches,
 )
+from pfsdenoise.learn.epoch import TrainingError, train_epoch, validate
 from pfsdenoise.learn.models import build_model, count_parameters
 from pfsdenoise.learn.optim import Ema, lr_factor, make_optimizer
-from pfsdenoise.provenance import file_checksum, read_record
+from pfsdenoise.learn.state import TrainingState, fingerprint, load_state
+from pfsdenoise.logs import Progress
+from pfsdenoise.provenance import file_checksum, read_record, write_sidecar
 from pfsdenoise.seeding import derive_seed, make_rng
 
 log = logging.getLogger(__name__)
 
-STATE_FORMAT = "pfsdenoise-train-state"
-MIN_TRUTH = 0.01
-"""Pixels with noiseless flux below this (normalized) are left out of the relative error, as in
-the evaluation's ``metrics.min_truth``."""
+
+@dataclass
+class TrainingRun:
+    """What one run is made of, built once: data, model, optimizer and the run's identity."""
+
+    name: str
+    spec: Mapping[str, Any]
+    device: torch.device
+    train_set: ShardSet
+    val_set: ShardSet
+    val_cache: list | None
+    augment: Augmentation
+    model: torch.nn.Module
+    eval_model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    base_lrs: list[float]
+    ema: Ema | None
+    steps_per_epoch: int
+    fingerprint: str
+    card: dict[str, Any]
+
+    @property
+    def epochs(self) -> int:
+        return int(self.spec["epochs"])
+
+    def set_lr(self, epoch: int, step: int) -> None:
+        factor = lr_factor(self.spec["schedule"], epoch, step, self.epochs * self.steps_per_epoch)
+        for group, lr0 in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+            group["lr"] = lr0 * factor
+
+    def validation_batches(self):
+        if self.val_cache is not None:
+            return self.val_cache
+        return validation_batches(self.val_set, _val_batch_size(self.spec))
+
+    def averaged_model(self) -> torch.nn.Module:
+        """The model validated and saved: the EMA weights when averaging, else the model."""
+        if self.ema:
+            self.eval_model.load_state_dict(self.ema.state_dict())
+        return self.eval_model
+
+    def model_file(self, weights: Mapping[str, torch.Tensor], card: Mapping) -> dict[str, Any]:
+        return model_payload(
+            self.model,
+            arch=self.spec["arch"],
+            hyper=self.spec["hyper"],
+            wave=self.train_set.wave,
+            normalization=self.train_set.metadata.get("normalization"),
+            card=card,
+            state_dict=weights,
+        )
 
 
-class TrainingError(RuntimeError):
-    """Training cannot go on (non-finite loss, ...); the message says where."""
+def train_model(
+    name: str,
+    spec: Mapping[str, Any],
+    train_paths: Sequence[str | os.PathLike],
+    val_paths: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    seed: int,
+    augment: Mapping[str, Any],
+    device: str | None,
+    threads: int | None,
+    shuffle_buffer: int,
+    cache_mb: float,
+    loader_workers: int,
+    min_truth: float,
+    provenance: Mapping[str, Any],
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train model ``name`` as configured in ``spec`` and write its files to ``out_dir``.
+
+    ``spec`` keys: ``arch``, ``hyper``, ``epochs``, ``batch_size``, ``optimizer``,
+    ``schedule``, ``ema`` (decay or null), ``amp`` (bf16 autocast on CUDA), ``clip_grad``
+    (max gradient norm or null), ``early_stopping`` ({patience, min_delta}; patience 0 = off),
+    ``max_minutes`` (opt-in wall-time cap or null). ``provenance`` is the job's record; its code
+    hash joins the resume fingerprint. Returns the final metrics (also in the card).
+    """
+    out = Path(out_dir)
+    (out / "state").mkdir(parents=True, exist_ok=True)
+    if threads:
+        torch.set_num_threads(int(threads))
+
+    # Data, model and optimizer; the fingerprint names this exact run (settings, data, code).
+    run = setup_run(
+        name, spec, train_paths, val_paths,
+        seed=seed, augment=augment, device=device, cache_mb=cache_mb,
+        code_hash=provenance.get("code_hash"), card_provenance=provenance,
+    )  # fmt: skip
+
+    # Resume after the last completed epoch when the saved state belongs to this run.
+    state = resume(run, out / "state" / "last.pt")
+
+    # Epochs: augmented batches, validation on fixed realizations, checkpoint, history.
+    patience = int(spec["early_stopping"]["patience"])
+    min_delta = float(spec["early_stopping"]["min_delta"])
+    for epoch in range(state.epoch, run.epochs):
+        if state.finished:
+            break
+        if spec["max_minutes"] and state.elapsed >= 60.0 * spec["max_minutes"]:
+            state.stopped = f"max_minutes ({spec['max_minutes']}) reached: wall-clock cap fired"
+            break
+        timing = run_epoch(run, state, epoch, seed, shuffle_buffer, loader_workers, progress)
+        metrics = validate(run.averaged_model(), run.validation_batches(), run.device, min_truth)
+        row = {"epoch": epoch + 1, "train_loss": timing.pop("train_loss"), **metrics,
+               "lr": run.optimizer.param_groups[0]["lr"]}  # fmt: skip
+        improved = state.record(row, timing, min_delta)
+        log_epoch(run, row, timing)
+        if patience > 0 and state.bad_epochs >= patience:
+            state.stopped = f"early stop: no val improvement > {min_delta} in {patience} epochs"
+            state.finished = True
+        save_epoch(run, state, out, improved)
+
+    # The best epoch's model file, the history and timing, the card and the provenance.
+    return finish(run, state, out, provenance)
 
 
-def masked_mse(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over the pixels with weight 1 (unmasked)."""
-    return ((pred - target) ** 2 * weight).sum() / weight.sum().clamp_min(1.0)
+def setup_run(
+    name: str,
+    spec: Mapping[str, Any],
+    train_paths: Sequence[str | os.PathLike],
+    val_paths: Sequence[str | os.PathLike],
+    *,
+    seed: int,
+    augment: Mapping[str, Any],
+    device: str | None,
+    cache_mb: float,
+    code_hash: str | None,
+    card_provenance: Mapping[str, Any],
+) -> TrainingRun:
+    """Open and check the shards, build the model (seeded) and its optimizer."""
+    dev = pick_device(device)
+    train_set = open_shards(train_paths, role="train")
+    val_set = open_shards(val_paths, expect_wave=train_set.wave, role="validation")
+    cached = train_set.cache_if_small(cache_mb)
+    # Prepared validation batches (5 float32-sized arrays per spectrum) are reused every epoch
+    # when they fit in cache_mb (None: read again each epoch).
+    val_fits = val_set.n_rows * val_set.wave.size * 20 / 1e6 <= cache_mb
+    val_cache = list(validation_batches(val_set, _val_batch_size(spec))) if val_fits else None
+    data = {"train": [shard_record(p) for p in train_set.paths],
+            "val": [shard_record(p) for p in val_set.paths]}  # fmt: skip
+
+    torch.manual_seed(derive_seed(seed, "train", name, "init"))
+    model = build_model(spec["arch"], train_set.wave.size, spec["hyper"]).to(dev)
+    optimizer = make_optimizer(model, spec["optimizer"])
+    ema = Ema(model, spec["ema"]) if spec["ema"] else None
+    n = train_set.n_rows
+    batch_size = int(spec["batch_size"])
+    steps_per_epoch = max(1, n // batch_size + (n % batch_size >= 2))
+    run_id = fingerprint(
+        spec=spec, augment=augment, seed=seed, code=code_hash,
+        shards={k: [d["checksum"] for d in v] for k, v in data.items()},
+        # A state saved by an edited architecture (same settings, other layers) starts over.
+        shapes={k: list(v.shape) for k, v in model.state_dict().items()},
+    )  # fmt: skip
+    log.info(
+        "%s: %s, %d parameters, %d train (%s) / %d val spectra, device %s, %d threads",
+        name, spec["arch"], count_parameters(model), n, "in memory" if cached else "streamed",
+        val_set.n_rows, dev, torch.get_num_threads(),
+    )  # fmt: skip
+    card = {
+        "name": name,
+        "arch": spec["arch"],
+        "hyper": spec["hyper"],
+        "n_parameters": count_parameters(model),
+        "data": data,
+        "wave": {"n_pix": int(train_set.wave.size), "min": float(train_set.wave[0]),
+                 "max": float(train_set.wave[-1])},
+        "normalization": train_set.metadata.get("normalization"),
+        "config": {"model": spec, "augment": augment, "seed": seed},
+        "pfsdenoise_version": __version__,
+        "provenance": {k: card_provenance.get(k) for k in ("step", "code_hash", "version")},
+    }  # fmt: skip
+    return TrainingRun(
+        name=name, spec=spec, device=dev, train_set=train_set, val_set=val_set,
+        val_cache=val_cache, augment=Augmentation(**augment), model=model,
+        eval_model=copy.deepcopy(model) if ema else model, optimizer=optimizer,
+        base_lrs=[g["lr"] for g in optimizer.param_groups], ema=ema,
+        steps_per_epoch=steps_per_epoch, fingerprint=run_id, card=card,
+    )  # fmt: skip
 
 
-def relative_error(pred: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Per-spectrum mean of |pred − truth| / truth over unmasked pixels with truth > MIN_TRUTH."""
-    use = (weight > 0) & (target > MIN_TRUTH)
-    rel = np.where(use, np.abs(pred - target) / np.where(use, target, 1.0), 0.0)
-    return rel.sum(axis=1) / np.maximum(use.sum(axis=1), 1)
+def resume(run: TrainingRun, path: Path) -> TrainingState:
+    """The saved state of this run with its weights loaded, or a fresh state."""
+    loaded = load_state(path, run.fingerprint)
+    if loaded is None:
+        return TrainingState()
+    state, weights = loaded
+    run.model.load_state_dict(weights["model"])
+    run.optimizer.load_state_dict(weights["optimizer"])
+    if run.ema:
+        run.ema.load_state_dict(weights["ema"])
+    log.info("%s: resuming after epoch %d of %d (%s)", run.name, state.epoch, run.epochs, path)
+    return state
 
 
-def _tensors(batch: Batch, device: torch.device) -> list[torch.Tensor]:
-    arrays = (batch.flux, batch.sigma, batch.mask, batch.target, batch.weight)
-    return [torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in arrays]
-
-
-def _diagnose(model: torch.nn.Module, named: Mapping[str, torch.Tensor], where: str) -> str:
-    for name, t in named.items():
-        if t.is_floating_point() and not torch.isfinite(t).all():
-            return f"non-finite {name} {where}"
-    for name, p in model.named_parameters():
-        if not torch.isfinite(p).all():
-            return (
-                f"non-finite loss {where}: weight {name!r} is non-finite (the optimizer diverged: "
-                "lower the learning rate or enable gradient clipping)"
-            )
-    return f"non-finite loss {where} with finite inputs and weights (overflow: lower the learning rate)"
-
-
-@torch.no_grad()
-def validate(
-    model: torch.nn.Module, batches: Iterable[Batch], device: torch.device
+def run_epoch(
+    run: TrainingRun,
+    state: TrainingState,
+    epoch: int,
+    seed: int,
+    shuffle_buffer: int,
+    loader_workers: int,
+    progress: bool,
 ) -> dict[str, float]:
-    """Masked MSE and mean relative error on the fixed validation realizations."""
-    model.eval()
-    sq = n_pix = 0.0
-    rel: list[np.ndarray] = []
-    rel_in: list[np.ndarray] = []
-    for batch in batches:
-        flux, sigma, mask, target, weight = _tensors(batch, device)
-        pred = model(flux, sigma, mask).float()
-        sq += float(((pred - target) ** 2 * weight).sum())
-        n_pix += float(weight.sum())
-        p = pred.cpu().numpy()
-        rel.append(relative_error(p, batch.target, batch.weight))
-        rel_in.append(relative_error(batch.flux, batch.target, batch.weight))
+    """Train one epoch on fresh augmentations drawn from (seed, model, epoch); return its
+    training loss and timing."""
+    t0 = time.perf_counter()
+    torch.manual_seed(derive_seed(seed, "train", run.name, "torch", epoch))
+    rng = make_rng(seed, "train", run.name, "epoch", epoch)
+    clock = LoaderClock()
+    batches = training_batches(
+        run.train_set, int(run.spec["batch_size"]), rng, run.augment, shuffle_buffer, clock,
+        loader_workers,
+    )  # fmt: skip
+    bar = Progress(run.train_set.n_rows, f"{run.name} {epoch + 1}/{run.epochs}", enabled=progress)
+
+    def after_step(step: int) -> None:
+        if run.ema:
+            run.ema.update(run.model, step)
+
+    result = train_epoch(
+        run.model, run.optimizer, batches, device=run.device,
+        set_lr=lambda step: run.set_lr(epoch, step), first_step=state.step,
+        amp=bool(run.spec["amp"]) and run.device.type == "cuda",
+        clip_grad=run.spec["clip_grad"], after_step=after_step, progress=bar,
+        where=f"{run.name}: at epoch {epoch + 1}",
+    )  # fmt: skip
+    state.step += result.steps
     return {
-        "val_loss": sq / max(n_pix, 1.0),
-        "val_rel_err": float(np.mean(np.concatenate(rel))),
-        "noisy_rel_err": float(np.mean(np.concatenate(rel_in))),
+        "train_loss": result.loss,
+        "epoch": epoch + 1,
+        "wall_s": time.perf_counter() - t0,
+        "samples_per_s": result.n_seen / result.seconds if result.seconds else float("nan"),
+        "loader_samples_per_s": clock.rate,
     }
+
+
+def log_epoch(run: TrainingRun, row: Mapping[str, Any], timing: Mapping[str, Any]) -> None:
+    log.info(
+        "%s epoch %d/%d: train %.4g val %.4g rel %.4f (noisy %.4f) lr %.3g %.1f s %.0f samples/s",
+        run.name, row["epoch"], run.epochs, row["train_loss"], row["val_loss"],
+        row["val_rel_err"], row["noisy_rel_err"], row["lr"], timing["wall_s"],
+        timing["samples_per_s"],
+    )  # fmt: skip
+
+
+def save_epoch(run: TrainingRun, state: TrainingState, out: Path, improved: bool) -> None:
+    """Best weights (when improved), then the full state, then the history and timing: a kill
+    between them leaves the history one epoch behind the state, never ahead."""
+    weights = {k: v.detach().clone() for k, v in run.eval_model.state_dict().items()}
+    if improved:
+        save_torch_atomic(out / "state" / "best.pt", run.model_file(weights, run.card))
+    save_torch_atomic(
+        out / "state" / "last.pt",
+        state.to_payload(
+            {
+                "model": run.model.state_dict(),
+                "optimizer": run.optimizer.state_dict(),
+                "ema": run.ema.state_dict() if run.ema else None,
+            },
+            run.fingerprint,
+        ),
+    )
+    _write_csv(out / "history.csv", state.history)
+    _write_csv(out / "timing.csv", state.timing)
+
+
+def finish(
+    run: TrainingRun, state: TrainingState, out: Path, provenance: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Write the model file of the best epoch with the card and its provenance sidecar.
+
+    Also when no epoch was left to run: Snakemake deleted the declared outputs of the job it
+    reruns, so a resumed finished state must still leave history, card and model behind.
+    """
+    _write_csv(out / "history.csv", state.history)
+    _write_csv(out / "timing.csv", state.timing)
+    if state.best["epoch"] < 0:
+        raise TrainingError(
+            f"{run.name}: no epoch completed (epochs={run.epochs}, "
+            f"max_minutes={run.spec['max_minutes']})"
+        )
+    final = {
+        **{k: v for k, v in state.best.items() if k != "epoch"},
+        "best_epoch": state.best["epoch"],
+        "epochs_run": len(state.history),
+        "wall_s": state.elapsed,
+        "train_samples_per_s": float(np.median([t["samples_per_s"] for t in state.timing])),
+        "loader_samples_per_s": float(np.median([t["loader_samples_per_s"] for t in state.timing])),
+        "device": str(run.device),
+        "threads": torch.get_num_threads(),
+        "stopped": state.stopped,
+    }
+    card = plain(
+        {**run.card, "metrics": final,
+         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
+    )  # fmt: skip
+    best = load_plain(out / "state" / "best.pt")
+    best["card"] = card
+    save_torch_atomic(out / "model.pt", best)
+    write_sidecar(out / "model.pt", provenance)
+    write_text_atomic(out / "card.json", json.dumps(card, indent=2, sort_keys=True) + "\n")
+    return final
 
 
 def shard_record(path: str) -> dict[str, Any]:
@@ -131,320 +383,10 @@ def shard_record(path: str) -> dict[str, Any]:
     }
 
 
-def _fingerprint(spec: Mapping, augment: Mapping, seed: int, data: Mapping) -> str:
-    text = json.dumps(
-        plain({"spec": spec, "augment": augment, "seed": seed, "data": data}), sort_keys=True
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def _val_batch_size(spec: Mapping[str, Any]) -> int:
+    return max(int(spec["batch_size"]), 64)
 
 
-def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     with atomic_path(path) as tmp:
-        pd.DataFrame(history).to_csv(tmp, index=False, float_format="%.6g")
-
-
-def _load_state(path: Path, fingerprint: str) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
-    try:
-        state = load_plain(path)
-    except CheckpointError as exc:
-        log.warning("cannot resume: %s; starting over", exc)
-        return None
-    if state.get("format") != STATE_FORMAT or state.get("fingerprint") != fingerprint:
-        log.info("%s is from another configuration or data set; starting over", path)
-        return None
-    return state
-
-
-def train_model(
-    name: str,
-    spec: Mapping[str, Any],
-    train_paths: Sequence[str | os.PathLike],
-    val_paths: Sequence[str | os.PathLike],
-    out_dir: str | os.PathLike,
-    *,
-    seed: int,
-    augment: Mapping[str, Any],
-    device: str | None = "auto",
-    threads: int | None = None,
-    shuffle_buffer: int = 4096,
-    cache_mb: float = 2000.0,
-    loader_workers: int = 2,
-    progress: bool = True,
-    provenance: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Train model ``name`` as configured in ``spec`` and write its files to ``out_dir``.
-
-    ``spec`` keys: ``arch``, ``hyper``, ``epochs``, ``batch_size``, ``optimizer``,
-    ``schedule``, ``ema`` (decay or null), ``amp`` (bf16 autocast on CUDA), ``clip_grad``
-    (max gradient norm or null), ``early_stopping`` ({patience, min_delta}; patience 0 = off),
-    ``max_minutes`` (wall-time cap or null). Training shards up to ``cache_mb`` are held in
-    memory across epochs, larger ones streamed. Returns the final metrics (also in the card).
-    """
-    from tqdm import tqdm
-
-    out = Path(out_dir)
-    (out / "state").mkdir(parents=True, exist_ok=True)
-    if threads:
-        torch.set_num_threads(int(threads))
-    dev = pick_device(device)
-    train_set = open_shards(train_paths, role="train")
-    val_set = open_shards(val_paths, expect_wave=train_set.wave, role="validation")
-    aug = Augmentation(**augment)
-    cached = train_set.cache_if_small(cache_mb)
-    val_batch_size = max(int(spec["batch_size"]), 64)
-    # Prepared validation batches (5 float32-sized arrays per spectrum) are reused every epoch
-    # when they fit in cache_mb (None: read again each epoch).
-    val_fits = val_set.n_rows * val_set.wave.size * 20 / 1e6 <= cache_mb
-    val_cache = list(validation_batches(val_set, val_batch_size)) if val_fits else None
-    data = {
-        "train": [shard_record(p) for p in train_set.paths],
-        "val": [shard_record(p) for p in val_set.paths],
-    }
-    torch.manual_seed(derive_seed(seed, "train", name, "init"))
-    n_pix = train_set.wave.size
-    model = build_model(spec["arch"], n_pix, spec["hyper"]).to(dev)
-    # The parameter shapes join the fingerprint: a state saved by an edited architecture (same
-    # settings, other layers) is not resumed but started over.
-    shapes = {k: list(v.shape) for k, v in model.state_dict().items()}
-    fingerprint = _fingerprint(
-        spec,
-        augment,
-        seed,
-        {"shards": {k: [d["checksum"] for d in v] for k, v in data.items()}, "shapes": shapes},
-    )
-    opt = make_optimizer(model, spec["optimizer"])
-    base_lrs = [g["lr"] for g in opt.param_groups]
-    ema = Ema(model, spec["ema"]) if spec.get("ema") else None
-    eval_model = copy.deepcopy(model) if ema else model
-    batch_size = int(spec["batch_size"])
-    epochs = int(spec["epochs"])
-    steps_per_epoch = max(1, train_set.n_rows // batch_size + (train_set.n_rows % batch_size >= 2))
-    total_steps = epochs * steps_per_epoch
-    amp = bool(spec.get("amp")) and dev.type == "cuda"
-    patience = int(spec.get("early_stopping", {}).get("patience", 0))
-    min_delta = float(spec.get("early_stopping", {}).get("min_delta", 0.0))
-    max_seconds = 60.0 * spec["max_minutes"] if spec.get("max_minutes") else None
-
-    history: list[dict[str, Any]] = []
-    start_epoch = step = bad_epochs = 0
-    best = {"val_loss": float("inf"), "epoch": -1}
-    elapsed = 0.0
-    stopped = "epochs"
-    state = _load_state(out / "state" / "last.pt", fingerprint)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if ema:
-            ema.load_state_dict(state["ema"])
-        history, best = list(state["history"]), dict(state["best"])
-        start_epoch, step = int(state["epoch"]), int(state["step"])
-        bad_epochs, elapsed = int(state["bad_epochs"]), float(state["elapsed"])
-        stopped = state.get("stopped") or stopped
-        log.info(
-            "%s: resuming after epoch %d of %d (%s)",
-            name,
-            start_epoch,
-            epochs,
-            out / "state/last.pt",
-        )
-        if state.get("finished"):
-            start_epoch = epochs
-    normalization = train_set.metadata.get("normalization")
-    log.info(
-        "%s: %s, %d parameters, %d train (%s) / %d val spectra, device %s, %d threads",
-        name,
-        spec["arch"],
-        count_parameters(model),
-        train_set.n_rows,
-        "in memory" if cached else "streamed",
-        val_set.n_rows,
-        dev,
-        torch.get_num_threads(),
-    )
-
-    def payload(weights: Mapping[str, torch.Tensor], card: Mapping[str, Any]) -> dict[str, Any]:
-        return model_payload(
-            model,
-            arch=spec["arch"],
-            hyper=spec["hyper"],
-            wave=train_set.wave,
-            normalization=normalization,
-            card=card,
-            state_dict=weights,
-        )
-
-    card_base = {
-        "name": name,
-        "arch": spec["arch"],
-        "hyper": spec["hyper"],
-        "n_parameters": count_parameters(model),
-        "data": data,
-        "wave": {"n_pix": n_pix, "min": float(train_set.wave[0]), "max": float(train_set.wave[-1])},
-        "normalization": normalization,
-        "config": {"model": spec, "augment": augment, "seed": seed},
-        "pfsdenoise_version": __version__,
-        "provenance": provenance or {},
-    }
-
-    for epoch in range(start_epoch, epochs):
-        if max_seconds is not None and elapsed >= max_seconds:
-            stopped = f"max_minutes ({spec['max_minutes']}) reached"
-            break
-        t_epoch = time.perf_counter()
-        torch.manual_seed(derive_seed(seed, "train", name, "torch", epoch))
-        rng = make_rng(seed, "train", name, "epoch", epoch)
-        clock = LoaderClock()
-        model.train()
-        loss_sum = n_seen = 0.0
-        bar = tqdm(
-            total=train_set.n_rows,
-            desc=f"{name} {epoch + 1}/{epochs}",
-            unit="spec",
-            disable=not progress,
-            mininterval=2.0,
-            leave=False,
-        )
-        batches = training_batches(
-            train_set, batch_size, rng, aug, shuffle_buffer, clock, loader_workers
-        )
-        for b_idx, batch in enumerate(batches):
-            factor = lr_factor(spec["schedule"], epoch, step, total_steps)
-            for group, lr0 in zip(opt.param_groups, base_lrs, strict=True):
-                group["lr"] = lr0 * factor
-            flux, sigma, mask, target, weight = _tensors(batch, dev)
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
-                pred = model(flux, sigma, mask)
-            loss = masked_mse(pred.float(), target, weight)
-            if not torch.isfinite(loss):
-                where = (
-                    f"at epoch {epoch + 1}, batch {b_idx + 1} (spectra {list(batch.ids[:3])}...)"
-                )
-                raise TrainingError(
-                    f"{name}: "
-                    + _diagnose(
-                        model,
-                        {
-                            "input flux": flux,
-                            "input sigma": sigma,
-                            "target": target,
-                            "prediction": pred,
-                        },
-                        where,
-                    )
-                )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if spec.get("clip_grad"):
-                torch.nn.utils.clip_grad_norm_(model.parameters(), float(spec["clip_grad"]))
-            opt.step()
-            step += 1
-            if ema:
-                ema.update(model, step)
-            loss_sum += float(loss.detach()) * len(batch)
-            n_seen += len(batch)
-            bar.update(len(batch))
-            bar.set_postfix(
-                loss=f"{loss_sum / n_seen:.3g}",
-                sps=f"{n_seen / (time.perf_counter() - t_epoch):.0f}",
-            )
-        bar.close()
-        train_seconds = time.perf_counter() - t_epoch
-        if ema:
-            eval_model.load_state_dict(ema.state_dict())
-        metrics = validate(
-            eval_model,
-            val_cache if val_cache is not None else validation_batches(val_set, val_batch_size),
-            dev,
-        )
-        wall = time.perf_counter() - t_epoch
-        elapsed += wall
-        row = {
-            "epoch": epoch + 1,
-            "train_loss": loss_sum / max(n_seen, 1),
-            **metrics,
-            "lr": opt.param_groups[0]["lr"],
-            "wall_s": wall,
-            "elapsed_s": elapsed,
-            "samples_per_s": n_seen / train_seconds,
-            "loader_samples_per_s": clock.rate,
-        }
-        history.append(row)
-        log.info(
-            "%s epoch %d/%d: train %.4g val %.4g rel %.4f (noisy %.4f) lr %.3g %.1f s %.0f samples/s",
-            name,
-            epoch + 1,
-            epochs,
-            row["train_loss"],
-            row["val_loss"],
-            row["val_rel_err"],
-            row["noisy_rel_err"],
-            row["lr"],
-            wall,
-            row["samples_per_s"],
-        )
-        weights = {k: v.detach().clone() for k, v in eval_model.state_dict().items()}
-        if row["val_loss"] < best["val_loss"] - min_delta:
-            best = {"val_loss": row["val_loss"], "epoch": epoch + 1, **metrics}
-            bad_epochs = 0
-            save_torch_atomic(out / "state" / "best.pt", payload(weights, card_base))
-        else:
-            bad_epochs += 1
-        done = patience > 0 and bad_epochs >= patience
-        if done:
-            stopped = f"early stop: no val improvement > {min_delta} in {patience} epochs"
-        save_torch_atomic(
-            out / "state" / "last.pt",
-            {
-                "format": STATE_FORMAT,
-                "fingerprint": fingerprint,
-                "arch": spec["arch"],
-                "epoch": epoch + 1,
-                "step": step,
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "ema": ema.state_dict() if ema else None,
-                "history": plain(history),
-                "best": plain(best),
-                "bad_epochs": bad_epochs,
-                "elapsed": elapsed,
-                "finished": done,
-                "stopped": stopped,
-            },
-        )
-        # After the state: a kill between the two leaves the history one epoch behind, never ahead.
-        _write_history(out / "history.csv", history)
-        if done:
-            break
-
-    # Also when nothing was left to run: a rerun that resumes a finished state (Snakemake deleted
-    # the declared outputs of the job it reruns) must still leave the history behind.
-    _write_history(out / "history.csv", history)
-    if best["epoch"] < 0:
-        raise TrainingError(
-            f"{name}: no epoch completed (epochs={epochs}, max_minutes={spec.get('max_minutes')})"
-        )
-    final = {
-        **{k: v for k, v in best.items() if k != "epoch"},
-        "best_epoch": best["epoch"],
-        "epochs_run": len(history),
-        "wall_s": elapsed,
-        "train_samples_per_s": float(np.median([h["samples_per_s"] for h in history])),
-        "loader_samples_per_s": float(np.median([h["loader_samples_per_s"] for h in history])),
-        "device": str(dev),
-        "threads": torch.get_num_threads(),
-        "stopped": stopped,
-    }
-    card = plain(
-        {
-            **card_base,
-            "metrics": final,
-            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        }
-    )
-    best_payload = load_plain(out / "state" / "best.pt")
-    best_payload["card"] = card
-    save_torch_atomic(out / "model.pt", best_payload)
-    write_text_atomic(out / "card.json", json.dumps(card, indent=2, sort_keys=True) + "\n")
-    return final
+        pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6g")

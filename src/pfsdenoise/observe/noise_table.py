@@ -20,8 +20,10 @@ The variance then follows the ETC: sky + (floor √N · max(sky_{i−1..i+1}))²
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -247,23 +249,15 @@ class NoiseTable:
         return atm * ap_pix * t["object_per_s"] * scale[:, None]
 
 
-def produce_noise_table(output: str | Path, noise: dict, code: list[str] = ()) -> None:
+def produce_noise_table(output: str | Path, noise: dict, provenance: Mapping[str, Any]) -> None:
     """Build the noise table from the ``noise`` config section, write it atomically, and write
-    its provenance sidecar (``<output>.prov.json``) citing the shipped ETC-derived tables."""
-    from pfsdenoise.observe.instrument import data_path
-    from pfsdenoise.provenance import make_record, write_sidecar
+    its provenance sidecar (``<output>.prov.json``). The shipped ETC-derived tables it reads are
+    package data: their contents are part of the record's code hash."""
+    from pfsdenoise.provenance import write_sidecar
 
     write_noise_table(output, build_noise_table(noise))
-    shipped = [
-        str(data_path(name))
-        for name in ("etc_mr_throughput.txt", "etc_mr_skylines.txt", "etc_mr_telluric.txt",
-                     "etc_si_index.txt")
-    ]  # fmt: skip
-    record = make_record(
-        "noise_table",
-        config=noise,
-        inputs=shipped,
-        code=code,
-        extra={"source": "Subaru PFS ETC (Hirata et al. 2012), commit aac84fa2; MIT"},
-    )
+    record = {
+        **provenance,
+        "source": "Subaru PFS ETC (Hirata et al. 2012), commit aac84fa2; MIT",
+    }
     write_sidecar(output, record)

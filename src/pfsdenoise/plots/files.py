@@ -1,7 +1,7 @@
 """File-level figure steps for the workflow: read the inputs, draw, save PNG + PDF + sidecars.
 
-Each function takes the input paths, the output paths and the ``plots`` options, so a rule's
-script is one call.
+Each function takes the input paths, the output paths, the ``plots`` options and the provenance
+record the figures carry, so a rule's script is one call.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from pfsdenoise.constants import DENOISED_COLUMN
 from pfsdenoise.evaluate.binning import read_errbins
@@ -26,21 +25,12 @@ from pfsdenoise.shards import read_shard
 Paths = Sequence[str | os.PathLike]
 
 
-def _save(
-    fig: Figure, outputs: Paths, step: str, inputs: Paths, code: Paths, options: Mapping[str, Any]
-) -> None:
-    """Save with the options' resolution and the options as the record's config."""
-    save_figure(
-        fig, outputs, step=step, inputs=inputs, code=code, config=options, dpi=options["dpi"]
-    )
-
-
 def fig1_files(
     bin_paths: Mapping[str, Mapping[str, str]],
     outputs: Paths,
     *,
     options: Mapping[str, Any],
-    code: Paths = (),
+    provenance: Mapping[str, Any],
 ) -> None:
     """The paper's Fig. 1 from ``bin_paths[method][param]`` (params: S/N, Teff, log g, [M/H])."""
     bins = {m: {p: read_errbins(bin_paths[m][p]) for p in FIG1_PARAMS} for m in bin_paths}
@@ -52,12 +42,11 @@ def fig1_files(
         show_noisy=options["show_noisy"],
         width=options["width"],
     )
-    inputs = [bin_paths[m][p] for m in bin_paths for p in FIG1_PARAMS]
-    _save(fig, outputs, "figure:fig1", inputs, code, options)
+    save_figure(fig, outputs, provenance=provenance, dpi=options["dpi"])
 
 
 def ratio_files(
-    bin_paths: Mapping[str, str], outputs: Paths, *, options: Mapping[str, Any], code: Paths = ()
+    bin_paths: Mapping[str, str], outputs: Paths, *, options: Mapping[str, Any], provenance: Mapping[str, Any]
 ) -> None:
     """Error ratio to the noisy input vs S/N, one curve per method."""
     bins = {m: read_errbins(p) for m, p in bin_paths.items()}
@@ -67,7 +56,7 @@ def ratio_files(
         intervals=options["intervals"],
         width=options["width"] * 0.8,
     )
-    _save(fig, outputs, "figure:ratio", list(bin_paths.values()), code, options)
+    save_figure(fig, outputs, provenance=provenance, dpi=options["dpi"])
 
 
 def examples_files(
@@ -78,7 +67,7 @@ def examples_files(
     *,
     method: str,
     options: Mapping[str, Any],
-    code: Paths = (),
+    provenance: Mapping[str, Any],
 ) -> None:
     """Example spectra at the configured S/N quantiles of one method's test set."""
     errors = read_shard(errors_path).params
@@ -123,13 +112,15 @@ def examples_files(
         zoom=tuple(options["ca2_zoom"]),
         width=options["width"] * 1.2,
     )
-    inputs = [errors_path, *test_paths, *pred_paths]
-    _save(fig, outputs, "figure:examples", inputs, code, options)
+    save_figure(fig, outputs, provenance=provenance, dpi=options["dpi"])
 
 
 def training_files(
-    history_path: str, outputs: Paths, *, model: str, options: Mapping[str, Any], code: Paths = ()
+    history_path: str, outputs: Paths, *,
+    model: str,
+    options: Mapping[str, Any],
+    provenance: Mapping[str, Any],
 ) -> None:
     """Training curves of one model."""
     fig = training_curves(pd.read_csv(history_path), model=model, width=options["width"] * 0.8)
-    _save(fig, outputs, "figure:training", [history_path], code, options)
+    save_figure(fig, outputs, provenance=provenance, dpi=options["dpi"])

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from pfsdenoise.atomic import atomic_path
-from pfsdenoise.provenance import make_record, write_sidecar
+from pfsdenoise.provenance import write_sidecar
 
 PARAM_LABELS = {
     "snr": "S/N per pixel (median over the arm)",
@@ -48,17 +48,13 @@ def save_figure(
     fig: Figure,
     outputs: Iterable[str | os.PathLike],
     *,
-    step: str,
-    inputs: Sequence[str | os.PathLike],
-    code: Sequence[str | os.PathLike] = (),
-    config: Mapping[str, Any] | None = None,
-    dpi: int = 150,
+    provenance: Mapping[str, Any],
+    dpi: int,
 ) -> None:
-    """Save ``fig`` to every output (format from the suffix) atomically, each with a sidecar
-    provenance record naming its inputs, so ``pfsdenoise provenance <figure>`` walks back."""
-    record = make_record(step, config=config, inputs=inputs, code=code)
+    """Save ``fig`` to every output (format from the suffix) atomically, each with the
+    sidecar provenance record, so ``pfsdenoise provenance <figure>`` walks back."""
     for out in outputs:
         with atomic_path(out) as tmp:
             fig.savefig(tmp, dpi=dpi, format=os.fspath(out).rsplit(".", 1)[-1], bbox_inches="tight")
-        write_sidecar(out, record)
+        write_sidecar(out, provenance)
     plt.close(fig)

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pfsdenoise.constants import STELLAR_AXES
-from pfsdenoise.provenance import make_record
-from pfsdenoise.shards import DEFAULT_ROW_GROUP_SIZE, write_shard
+from pfsdenoise.shards import write_shard
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +51,12 @@ def produce_shard(
     seed: int,
     sampling: Mapping[str, Any],
     observe: Mapping[str, Any],
-    row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
-    inputs: Iterable[str | os.PathLike] = (),
-    code: Iterable[str | os.PathLike] = (),
+    row_group_size: int,
+    provenance: Mapping[str, Any],
 ) -> Path:
-    """Simulate ``n_spectra`` observations of ``chunk`` and write them atomically to ``output``."""
-    from pfsdenoise.grid import open_grid
+    """Simulate ``n_spectra`` observations of ``chunk`` and write them atomically to ``output``
+    with the ``provenance`` record (the grid's id added to it)."""
+    from pfsdenoise.grid.store import open_grid
     from pfsdenoise.simulate.chunk import simulate_chunk
 
     if n_spectra < 1:
@@ -72,20 +71,7 @@ def produce_shard(
     )
     params = batch.params.copy()
     params.insert(0, "spectrum_id", spectrum_ids(split, chunk["name"], len(params)))
-    record = make_record(
-        "simulate",
-        config={
-            "split": split,
-            "chunk": dict(chunk),
-            "n_spectra": n_spectra,
-            "sampling": dict(sampling),
-            "observe": dict(observe),
-        },
-        seed=seed,
-        inputs=[*inputs],
-        code=list(code),
-        extra={"grid_id": grid.metadata.get("grid_id", str(grid_dir))},
-    )
+    record = {**provenance, "grid_id": grid.metadata.get("grid_id", str(grid_dir))}
     metadata = {k: v for k, v in batch.metadata.items() if k not in ("wave", "units", "provenance")}
     write_shard(
         output,

@@ -8,9 +8,10 @@ cut: the strongest cheap baseline of SCIENCE.md §7.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -139,9 +140,12 @@ def fit_basis_from_shards(
     output: str | Path,
     *,
     max_components: int,
-    batch_size: int = 256,
+    batch_size: int,
+    provenance: Mapping[str, Any],
 ) -> PCABasis:
-    """Fit the basis on the ``flux_true`` column of the training shards and save it."""
+    """Fit the basis on the ``flux_true`` column of the training shards and save it with its
+    provenance sidecar."""
+    from pfsdenoise.provenance import write_sidecar
     from pfsdenoise.shards import iter_shard_batches
 
     blocks = (
@@ -150,4 +154,5 @@ def fit_basis_from_shards(
     )
     basis = fit_pca(blocks, max_components)
     save_basis(output, basis)
+    write_sidecar(output, provenance)
     return basis
