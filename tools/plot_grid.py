@@ -21,13 +21,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from pfsdenoise.atomic import atomic_path
+from pfsdenoise.code_closure import code_record, package_root
 from pfsdenoise.grid.interpolate import interpolate
 from pfsdenoise.grid.linedata import load_sun_reference
 from pfsdenoise.grid.store import open_grid
 from pfsdenoise.grid.sun import MR_FWHM, MR_RANGE, SUN_PARAMS, compare_with_sun, gaussian_lsf
 from pfsdenoise.grid.synthetic import synthetic_spectrum
 from pfsdenoise.grid.validate import leave_one_out
-from pfsdenoise.code_closure import code_record, package_root
 from pfsdenoise.provenance import make_record, write_sidecar
 
 TOOL_CODE = code_record(__file__, package_root())
