@@ -3,7 +3,8 @@ cluster with a fake GPU; .ci/run starts it). The default workflow with config/ti
 non-local job is submitted with sbatch and completes, light rules stay local, training gets its
 GPU, a second run submits nothing, a retry asks for more memory, a job killed by the scheduler
 leaves no output and is all the next run redoes, and a partition the cluster does not know fails
-with the scheduler's own message. Skipped where no cluster answers.
+with the scheduler's own message. Skipped where no cluster answers (a failure under CI=true,
+tests/conftest.py).
 """
 
 from __future__ import annotations
