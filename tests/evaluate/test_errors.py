@@ -10,7 +10,12 @@ from pfsdenoise.evaluate.errors import error_table, exact_batches
 from pfsdenoise.evaluate.predict import baseline_denoiser, denoise_shard
 from pfsdenoise.shards import read_shard, write_shard
 
-METRICS = {"lines": {"ca2": [8500.36, 8544.44, 8664.52]}, "line_half_width": 3.0, "min_truth": 0.01}
+METRICS = {
+    "lines": {"ca2": [8500.36, 8544.44, 8664.52]},
+    "line_half_width": 3.0,
+    "min_truth": 0.01,
+    "batch_size": 256,
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +42,7 @@ def test_prediction_shard_keeps_ids_order_and_grid(shard_dir, identity_pred):
 
 def test_identity_errors_equal_noisy_errors(shard_dir, identity_pred):
     table = error_table(
-        [shard_dir / "test" / "a.parquet"], [identity_pred], batch_size=9, **METRICS
+        [shard_dir / "test" / "a.parquet"], [identity_pred], **{**METRICS, "batch_size": 9}
     )
     assert len(table) == 40 and table["chunk"].eq("a").all()
     np.testing.assert_allclose(table["rel_mean"], table["noisy_rel_mean"])

@@ -33,6 +33,6 @@ def test_checkpoint_predictions_align_and_score(shard_dir, tmp_path):
     )
     assert np.isfinite(pred.spectra["flux_denoised"]).all()
     table = error_table(
-        [test], [out], lines={"ca2": [8500.36]}, line_half_width=3.0, min_truth=0.01
+        [test], [out], lines={"ca2": [8500.36]}, line_half_width=3.0, min_truth=0.01, batch_size=64
     )
     assert len(table) == 40 and np.isfinite(table["rel_mean"]).all()

@@ -21,7 +21,7 @@ def test_low_snr_bins_pick_wider_kernels(tmp_path):
     tuned = tune_per_snr_bin(
         "gauss", ivar_gauss, s["flux"], s["flux_true"], s["sigma"], s["mask"],
         grid={"width": [0.5, 1.0, 2.0, 4.0, 8.0]}, fixed={}, snr_edges=[0, 8, 30, 1e6],
-        min_truth=0.01,
+        min_truth=0.01, min_spectra=1,
     )  # fmt: skip
     widths = [p["width"] for p in tuned.per_bin]
     assert widths[0] >= widths[1] >= widths[2] and widths[0] > widths[2]
@@ -39,6 +39,7 @@ def test_empty_bin_takes_overall_winner():
     tuned = tune_per_snr_bin(
         "gauss", ivar_gauss, s["flux"], s["flux_true"], s["sigma"], s["mask"],
         grid={"width": [1.0, 3.0]}, fixed={}, snr_edges=[1e5, 1e6, 1e7], min_truth=0.01,
+        min_spectra=1,
     )  # fmt: skip
     assert tuned.n_val[1] == 0 and np.isnan(tuned.score[1])
     assert tuned.per_bin[1] in ({"width": 1.0}, {"width": 3.0})
@@ -84,7 +85,7 @@ def test_sparse_bin_pooled_with_neighbours():
     edges = [0, float(np.sort(snr)[2]), 1e6]  # bin 0: the 2 noisiest spectra, bin 1: the rest
     args = (s["flux"], s["flux_true"], s["sigma"], s["mask"])
     kw = {"grid": {"width": [0.5, 2.0, 8.0, 32.0]}, "fixed": {}, "snr_edges": edges}
-    alone = tune_per_snr_bin("gauss", ivar_gauss, *args, min_truth=0.01, **kw)
+    alone = tune_per_snr_bin("gauss", ivar_gauss, *args, min_truth=0.01, min_spectra=1, **kw)
     pooled = tune_per_snr_bin("gauss", ivar_gauss, *args, min_truth=0.01, min_spectra=10, **kw)
     assert alone.n_val == pooled.n_val == [2, 58]
     assert alone.n_used == [2, 58] and pooled.n_used == [60, 58]
@@ -92,7 +93,12 @@ def test_sparse_bin_pooled_with_neighbours():
     assert (
         pooled.per_bin[0]
         == tune_per_snr_bin(
-            "gauss", ivar_gauss, *args, min_truth=0.01, **{**kw, "snr_edges": [0, 1e6]}
+            "gauss",
+            ivar_gauss,
+            *args,
+            min_truth=0.01,
+            min_spectra=1,
+            **{**kw, "snr_edges": [0, 1e6]},
         ).per_bin[0]
     )  # bin 0 chose on all 60 spectra
     assert np.isfinite(pooled.score[0])

@@ -69,7 +69,7 @@ def shard_errors(
     lines: Mapping[str, Sequence[float]],
     line_half_width: float,
     min_truth: float,
-    batch_size: int = 256,
+    batch_size: int,
 ) -> pd.DataFrame:
     """Metrics of every spectrum of one test shard against its prediction shard."""
     test_ids = read_shard(test_path, columns=["spectrum_id"])

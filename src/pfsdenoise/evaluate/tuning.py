@@ -97,7 +97,7 @@ def tune_per_snr_bin(
     fixed: Mapping[str, Any],
     snr_edges: Sequence[float],
     min_truth: float,
-    min_spectra: int = 1,
+    min_spectra: int,
 ) -> TunedParams:
     """Grid-search ``func`` on validation spectra, one winner per observable-S/N bin.
 

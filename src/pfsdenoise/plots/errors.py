@@ -47,12 +47,12 @@ def _log_snr_axis(ax: Axes) -> None:
 def fig1(
     bins: Mapping[str, Mapping[str, pd.DataFrame]],
     *,
+    statistic: str,
+    intervals: bool,
+    log_error: bool,
+    show_noisy: bool,
+    width: float,
     params: Sequence[str] = FIG1_PARAMS,
-    statistic: str = "mean",
-    intervals: bool = True,
-    log_error: bool = True,
-    show_noisy: bool = True,
-    width: float = 9.0,
 ) -> Figure:
     """Average (solid) and maximum (dotted) relative error per bin of S/N, Teff, log g, [M/H].
 
@@ -106,9 +106,9 @@ def fig1(
 def ratio_vs_snr(
     bins: Mapping[str, pd.DataFrame],
     *,
-    statistic: str = "mean",
-    intervals: bool = True,
-    width: float = 7.0,
+    statistic: str,
+    intervals: bool,
+    width: float,
 ) -> Figure:
     """Per-spectrum ratio of the denoised to the noisy input's mean relative error vs S/N
     (below 1: the method removes error; above 1: it adds more than it removes)."""

@@ -37,8 +37,8 @@ def example_spectra(
     rv: Sequence[float],
     labels: Sequence[str],
     method: str,
-    zoom: tuple[float, float] = (8480.0, 8690.0),
-    width: float = 11.0,
+    zoom: tuple[float, float],
+    width: float,
 ) -> Figure:
     """One row per spectrum: the whole arm (left) and the Ca II triplet zoom (right), each over a
     residual panel (denoised − truth and noisy − truth). Masked pixels are not drawn."""
