@@ -9,8 +9,8 @@ names, file formats, units); the steps here are common to all:
 2. **Axes**: every parameter value found; nodes without a file are holes.
 3. **Resolution**: a resolving power stated by the names below R = 20 000 (what the MR arm
    needs, SCIENCE.md §5), or several of them, is an error before anything is read.
-4. **Medium**: air or vacuum from the Ca II triplet of the coolest readable file, checked
-   against what the source declares; air wavelengths are converted to vacuum.
+4. **Medium**: air or vacuum from the Ca II triplet of the readable file of Teff nearest
+   5000 K, checked against what the source declares; air wavelengths are converted to vacuum.
 5. **Target**: log-uniform vacuum wavelengths over [wave_min, wave_max] with d ln λ the
    coarser of the files' own step and 1/(2 ``resolution``); where the files already are that
    grid their samples are kept as they are, otherwise fluxes are rebinned conserving flux
@@ -126,10 +126,15 @@ def _check_stated_resolution(files: Sequence[ModelFile], source: Source) -> None
         )
 
 
+# Teff of the file the medium is found from: a G/K star has a strong Ca II triplet and no
+# molecular bands near it (TiO at 8432-8452 A in M stars could pass for a line minimum).
+REFERENCE_TEFF = 5000.0
+
+
 def _reference(files: Sequence[ModelFile], source: Source) -> tuple[ModelFile, Spectrum]:
-    """The coolest file that reads (strongest Ca II triplet, for the medium)."""
+    """The readable file of Teff nearest :data:`REFERENCE_TEFF` (for the medium)."""
     first_error = None
-    for f in sorted(files, key=lambda f: f.params[0]):
+    for f in sorted(files, key=lambda f: (abs(f.params[0] - REFERENCE_TEFF), f.params)):
         try:
             return f, source.load(f)
         except GridImportError as err:
@@ -273,7 +278,7 @@ def import_grid(
     medium = _medium(reference, spectrum, src)
     target, step, native = _target(spectrum, medium, wave_min, wave_max, resolution, reference.path)
     stated = [r for r in (reference.resolution, src.resolution) if r]
-    if not stated:  # the sampling of the coolest file over the range bounds its resolution
+    if not stated:  # the sampling of the reference file over the range bounds its resolution
         wave = _vacuum(spectrum.wave, medium)
         stated = [float(sampling_resolution(wave[_window(wave, target[0], target[-1])]).min())]
     model_r = min(stated)

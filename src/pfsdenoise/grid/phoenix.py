@@ -88,7 +88,7 @@ class Phoenix(Source):
         folder = FOLDER.match(path.parent.name)
         if folder and (signed(folder["m"]), signed(folder["a"] or "0")) != (mh, alpha):
             raise GridImportError(f"{path}: folder {path.parent.name} contradicts the file name")
-        return ModelFile(path, (float(m["t"]), float(m["g"]), mh, alpha), self.resolution)
+        return ModelFile(path, (float(m["t"]), float(m["g"]), mh, alpha))
 
     def prepare(self, directory: Path, files: Sequence[ModelFile]) -> None:
         import astropy.units as u
