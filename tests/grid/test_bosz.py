@@ -89,6 +89,7 @@ def test_2017_ascii_in_air_is_converted_to_vacuum(tmp_path):
     import_bosz(tmp_path / "bosz", tmp_path / "grid", resolution=50000)
     grid = open_grid(tmp_path / "grid")
     assert grid.metadata["metadata"]["medium_in_files"] == "air"
+    assert not grid.metadata["metadata"]["native_samples_kept"]  # converted, then rebinned
     assert abs(line_minimum(grid.wave, grid.flux[0, 0, 0, 0]) - 8544.44) < 0.1
 
 

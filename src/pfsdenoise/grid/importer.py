@@ -185,7 +185,8 @@ def _target(
     native = float(np.median(steps))
     wanted = native if resolution is None else 1.0 / (2.0 * resolution)
     if wanted <= native * (1 + SAME_STEP_RTOL):
-        if np.max(np.abs(steps - native)) <= LOG_UNIFORM_RTOL * native:
+        uniform = np.max(np.abs(steps - native)) <= LOG_UNIFORM_RTOL * native
+        if medium == "vacuum" and uniform:  # the files' own samples are the grid
             return inside[0] * np.exp(native * np.arange(inside.size)), native, True
         wanted = native
     return log_uniform_wave(wave_min, wave_max, wanted), wanted, False
