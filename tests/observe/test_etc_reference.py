@@ -122,7 +122,7 @@ def _check_sky_variance(table: NoiseTable, pixels: np.ndarray, etc_var: np.ndarr
     var = table.background_variance(_conditions(REFERENCE))[0][pixels]
     corr = np.corrcoef(np.log(var), np.log(etc_var))[0, 1]
     assert corr >= 0.9
-    assert np.median(var) == pytest.approx(np.median(etc_var), rel=0.03)
+    assert np.median(var) == pytest.approx(np.median(etc_var), rel=0.01)  # 0.987 without × 1.015
 
 
 def test_sky_variance_follows_committed_reference(reference_noise_table):
