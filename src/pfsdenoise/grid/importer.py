@@ -301,7 +301,7 @@ def import_grid(
         target,
         continuum=src.has_continuum,
         source=src.name,
-        resolution=min(model_r, 1.0 / (2.0 * step)),
+        resolution=min(model_r, round(0.5 / step, 3)),  # the sampling's R, float noise cut
         metadata=metadata,
         provenance=provenance,
     ) as writer:
