@@ -9,7 +9,8 @@ import numpy as np
 
 from pfsdenoise.grid.wavelength import CA_TRIPLET_VACUUM, vacuum_to_air
 
-RANGE = {"wave_min": 8400.0, "wave_max": 8700.0}  # holds the triplet (air and vacuum)
+# Import range holding the triplet (air and vacuum); no axis limits.
+RANGE = {"wave_min": 8400.0, "wave_max": 8700.0, "axes": None}
 LINE_DEPTH, LINE_SIGMA = 0.6, 0.6  # Angstrom
 
 

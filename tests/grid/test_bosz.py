@@ -16,9 +16,9 @@ from pfsdenoise.grid.store import open_grid
 NODES = [(4000, 1.0, -0.25, 0.25), (4000, 2.0, -0.25, 0.25), (5000, 2.0, -0.25, 0.25)]
 
 
-def import_bosz(directory, out, release="2017", **kwargs):
+def import_bosz(directory, out, release="2017"):
     options = {"release": release, "vturb": 2}
-    import_grid("bosz", directory, out, options=options, **RANGE, **kwargs)
+    import_grid("bosz", directory, out, resolution=50000, options=options, **RANGE)
 
 
 def bosz_wave(resolution, start=8350.0, stop=8750.0):
@@ -69,7 +69,7 @@ def write_2017(root, fmt, r=50000, medium="vacuum", nodes=NODES):
 
 def test_2017_fits_layout_flux_and_holes(tmp_path):
     wave = write_2017(tmp_path / "bosz", "fits")
-    import_bosz(tmp_path / "bosz", tmp_path / "grid", resolution=50000)
+    import_bosz(tmp_path / "bosz", tmp_path / "grid")
     grid = open_grid(tmp_path / "grid")
     assert grid.metadata["source"] == "bosz2017"
     np.testing.assert_array_equal(grid.axes["teff"], [4000, 5000])
@@ -86,7 +86,7 @@ def test_2017_fits_layout_flux_and_holes(tmp_path):
 
 def test_2017_ascii_in_air_is_converted_to_vacuum(tmp_path):
     write_2017(tmp_path / "bosz", "ascii", medium="air")
-    import_bosz(tmp_path / "bosz", tmp_path / "grid", resolution=50000)
+    import_bosz(tmp_path / "bosz", tmp_path / "grid")
     grid = open_grid(tmp_path / "grid")
     assert grid.metadata["metadata"]["medium_in_files"] == "air"
     assert not grid.metadata["metadata"]["native_samples_kept"]  # converted, then rebinned

@@ -92,14 +92,17 @@ def test_both_forms_give_the_same_grid(tmp_path, kind):
 
 def test_air_wavelengths_are_found_and_converted(tmp_path):
     write_btsettl(tmp_path / "bt", medium="air")
-    import_grid("btsettl", tmp_path / "bt", tmp_path / "grid", options=OPTIONS, **RANGE)
+    # resolution None: the files' own ~0.02 A step, fine enough to place the line to 0.05 A
+    import_grid(
+        "btsettl", tmp_path / "bt", tmp_path / "grid", resolution=None, options=OPTIONS, **RANGE
+    )
     grid = open_grid(tmp_path / "grid")
     assert grid.metadata["metadata"]["medium_in_files"] == "air"
     assert abs(line_minimum(grid.wave, grid.flux[0, 0, 1, 0]) - 8544.44) < 0.05
     with pytest.raises(
         GridImportError, match="air wavelengths, but BT-Settl wavelengths are vacuum"
     ):
-        import_grid("btsettl", tmp_path / "bt", tmp_path / "g2",
+        import_grid("btsettl", tmp_path / "bt", tmp_path / "g2", resolution=50000,
                     options={**OPTIONS, "medium": "vacuum"}, **RANGE)  # fmt: skip
 
 
@@ -122,7 +125,7 @@ def test_bad_files_are_recorded_skips(tmp_path):
     w = btsettl_wave()
     write_fits(fits_file, w, spectrum(w, 4000)[0], units=False)
     (root / "lte040-5.0-0.5.BT-Settl.spec.7").write_text("no alpha in the name\n")
-    import_grid("btsettl", root, tmp_path / "grid", options=OPTIONS, **RANGE)
+    import_grid("btsettl", root, tmp_path / "grid", resolution=50000, options=OPTIONS, **RANGE)
     grid = open_grid(tmp_path / "grid")
     assert grid.valid.sum() == 1
     skipped = " | ".join(grid.metadata["metadata"]["skipped"])
@@ -134,5 +137,12 @@ def test_bad_files_are_recorded_skips(tmp_path):
 def test_coarse_sampling_is_refused(tmp_path):
     write_btsettl(tmp_path / "bt", wave=np.arange(8350.0, 8750.0, 0.4))  # R ~ 10 600
     with pytest.raises(GridImportError, match=r"sampled for R = 10\d\d\d .*R >= 20000"):
-        import_grid("btsettl", tmp_path / "bt", tmp_path / "grid", options=OPTIONS, **RANGE)
+        import_grid(
+            "btsettl",
+            tmp_path / "bt",
+            tmp_path / "grid",
+            resolution=50000,
+            options=OPTIONS,
+            **RANGE,
+        )
     assert not (tmp_path / "grid").exists()

@@ -126,18 +126,17 @@ def _columns(path: Path, names: Sequence[str]) -> list[np.ndarray]:
 
 
 class Bosz(Source):
-    """BOSZ 2017 or 2024 files (``release``); ``vturb`` [km/s] selects the 2024 models."""
+    """BOSZ 2017 or 2024 files (``release``); ``vturb`` [km/s] selects the 2024 models (the
+    2017 files have one, 2 km/s)."""
 
     key = "bosz"
     medium = "auto"  # the 2017 release mixes air and vacuum versions: found per grid
     has_continuum = True
     hint = "; download the R = 50000 (or higher) files"
 
-    def __init__(self, release: str, vturb: int | None = None):
+    def __init__(self, release: str, vturb: int):
         if str(release) not in ("2017", "2024"):
             raise ValueError(f"BOSZ release must be '2017' or '2024', got {release!r}")
-        if str(release) == "2024" and vturb is None:
-            raise ValueError("BOSZ 2024 needs a microturbulence (grid.bosz.vturb)")
         self.release = str(release)
         self.vturb = vturb
         self.name = f"bosz{self.release}"
@@ -182,6 +181,6 @@ class Bosz(Source):
     def metadata(self) -> dict[str, Any]:
         return {
             "release": self.release,
-            "vturb": self.vturb,
+            "vturb": self.vturb if self.release == "2024" else 2,
             "flux_conversion": "pi I" if self.release == "2017" else "4 pi H",
         }

@@ -254,9 +254,9 @@ def import_grid(
     *,
     wave_min: float,
     wave_max: float,
-    resolution: float | None = None,
-    axes: Mapping[str, Sequence[float]] | None = None,
-    options: Mapping[str, Any] | None = None,
+    resolution: float | None,
+    axes: Mapping[str, Sequence[float]] | None,
+    options: Mapping[str, Any],
     provenance: Mapping[str, Any] | None = None,
 ) -> None:
     """Import the ``source`` ("bosz", "phoenix", "btsettl") files under ``directory`` into a
@@ -264,10 +264,10 @@ def import_grid(
 
     ``resolution``: the grid's resolving power; d ln λ = 1/(2 resolution) is the finest step
     kept (None: the files' own). ``axes`` (as in the config) limits each parameter to
-    [min, max] of the given values. ``options``: the source's settings (``grid.<source>`` of the
-    config without ``directory``).
+    [min, max] of the given values (None: every file). ``options``: the source's settings
+    (``grid.<source>`` of the config without ``directory``).
     """
-    src = make_source(source, options or {})
+    src = make_source(source, options)
     if directory is None:
         raise ValueError(f"grid.{source}.directory is not set: the folder of downloaded files")
     directory = Path(directory)
