@@ -49,10 +49,13 @@ def write_phoenix(root, nodes=NODES, wave=None, medium="vacuum"):
     return wave
 
 
+def import_phoenix(root, out):
+    import_grid("phoenix", root, out, resolution=50000, options={"wave_file": WAVE_FILE}, **RANGE)
+
+
 def test_hires_files_rebinned_onto_the_grid_conserving_flux(tmp_path):
     write_phoenix(tmp_path / "phx")
-    import_grid("phoenix", tmp_path / "phx", tmp_path / "grid", resolution=50000,
-                options={"wave_file": WAVE_FILE}, **RANGE)  # fmt: skip
+    import_phoenix(tmp_path / "phx", tmp_path / "grid")
     grid = open_grid(tmp_path / "grid")
     assert grid.metadata["source"] == "phoenix-aces" and grid.continuum is None
     np.testing.assert_array_equal(grid.axes["teff"], [3500, 5800])
@@ -80,14 +83,7 @@ def test_bad_files_are_recorded_skips(tmp_path):
     with fits.open(root / "Z-0.0" / name, mode="update") as hdul:
         hdul[0].data[np.searchsorted(hires_wave(), 8600.0)] = np.nan  # inside the range
     (root / "Z-0.0" / "lte05800-4.50-0.0.PHOENIX-ACES-AGSS-COND-2011-MedRes.fits").write_bytes(b"")
-    import_grid(
-        "phoenix",
-        root,
-        tmp_path / "grid",
-        resolution=50000,
-        options={"wave_file": WAVE_FILE},
-        **RANGE,
-    )
+    import_phoenix(root, tmp_path / "grid")
     grid = open_grid(tmp_path / "grid")
     assert grid.valid.sum() == 2
     skipped = " | ".join(grid.metadata["metadata"]["skipped"])
@@ -99,17 +95,16 @@ def test_bad_files_are_recorded_skips(tmp_path):
 def test_wrong_wavelength_files_are_refused(tmp_path):
     root = tmp_path / "phx"
     write_phoenix(root)
-    options = {"wave_file": WAVE_FILE}
     (root / WAVE_FILE).unlink()
     with pytest.raises(GridImportError, match=r"WAVE_PHOENIX.*missing"):
-        import_grid("phoenix", root, tmp_path / "grid", resolution=50000, options=options, **RANGE)
+        import_phoenix(root, tmp_path / "grid")
     fits.PrimaryHDU(hires_wave()[:-10]).writeto(root / WAVE_FILE)  # another grid's length
     with pytest.raises(GridImportError, match="not the wavelength file of these spectra"):
-        import_grid("phoenix", root, tmp_path / "grid", resolution=50000, options=options, **RANGE)
+        import_phoenix(root, tmp_path / "grid")
     (root / WAVE_FILE).unlink()
     fits.PrimaryHDU(vacuum_to_air(hires_wave())).writeto(root / WAVE_FILE)  # air
     with pytest.raises(GridImportError, match=r"air wavelengths, but PHOENIX-ACES .* vacuum"):
-        import_grid("phoenix", root, tmp_path / "grid", resolution=50000, options=options, **RANGE)
+        import_phoenix(root, tmp_path / "grid")
     assert not (tmp_path / "grid").exists()
 
 
@@ -119,14 +114,7 @@ def test_low_resolution_sampling_is_refused(tmp_path):
     with pytest.raises(
         GridImportError, match=r"sampled for R = 8400 at .*R >= 20000; use the HiRes"
     ):
-        import_grid(
-            "phoenix",
-            root,
-            tmp_path / "grid",
-            resolution=50000,
-            options={"wave_file": WAVE_FILE},
-            **RANGE,
-        )
+        import_phoenix(root, tmp_path / "grid")
     assert not (tmp_path / "grid").exists()
 
 
@@ -136,14 +124,7 @@ def test_folder_contradicting_the_name_is_skipped(tmp_path):
     _, name = file_name(5800, 4.5, 0.0, 0.0)
     (root / "Z+0.5").mkdir()
     (root / "Z-0.0" / name).rename(root / "Z+0.5" / name)
-    import_grid(
-        "phoenix",
-        root,
-        tmp_path / "grid",
-        resolution=50000,
-        options={"wave_file": WAVE_FILE},
-        **RANGE,
-    )
+    import_phoenix(root, tmp_path / "grid")
     manifest = json.loads((tmp_path / "grid" / "grid.json").read_text())
     assert manifest["valid"]["n_valid"] == 1
     assert any("folder Z+0.5 contradicts" in s for s in manifest["metadata"]["skipped"])
