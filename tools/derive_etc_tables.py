@@ -158,6 +158,15 @@ def _write_reference(src: Path, out: Path) -> None:
         [noise[sel, 1], noise[sel, 2], noise[sel, 3], noise[sel, 4], signal[sel]],
         "%d %.4f %.5e %.5e %.5e",
     )
+    _write(
+        out / "etc_mr_reference_snr.txt",
+        "Median S/N per pixel over the MR red arm (id 3, 4096 pixels) of the ETC reference run\n"
+        "(gsetc_params_mr.txt, 8 x 900 s; with the ETC's 2025 calibration, commit 1d085f2):\n"
+        "signal of snc_mr.dat scaled by 10^(-0.4 (m - 18)), S/N = s sqrt(8) / sqrt(s + variance\n"
+        "without object).\ncolumns: AB magnitude (flat spectrum), median S/N per pixel",
+        [np.array([18, 19, 20, 21, 22]), np.array(medians)],
+        "%d %.3f",
+    )
 
 
 if __name__ == "__main__":

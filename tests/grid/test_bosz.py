@@ -2,29 +2,28 @@
 
 import bz2
 import gzip
+import json
 
 import numpy as np
 import pytest
 from astropy.io import fits
+from grid_helpers import RANGE, line_minimum, spectrum
 
-from pfsdenoise.grid.bosz import BoszError, import_bosz
+from pfsdenoise.grid.importer import import_grid
+from pfsdenoise.grid.sources import GridImportError
 from pfsdenoise.grid.store import open_grid
-from pfsdenoise.grid.wavelength import CA_TRIPLET_VACUUM, vacuum_to_air
 
-RANGE = {"wave_min": 8400.0, "wave_max": 8700.0}
 NODES = [(4000, 1.0, -0.25, 0.25), (4000, 2.0, -0.25, 0.25), (5000, 2.0, -0.25, 0.25)]
+
+
+def import_bosz(directory, out, release="2017"):
+    options = {"release": release, "vturb": 2}
+    import_grid("bosz", directory, out, resolution=50000, options=options, **RANGE)
 
 
 def bosz_wave(resolution, start=8350.0, stop=8750.0):
     step = (300000 // resolution // 2) * np.log1p(1 / 300000)
     return start * np.exp(step * np.arange(int(np.log(stop / start) / step)))
-
-
-def spectrum(wave, teff, medium="vacuum"):
-    centres = CA_TRIPLET_VACUUM if medium == "vacuum" else vacuum_to_air(CA_TRIPLET_VACUUM)
-    cont = 1e5 * (teff / 5000) ** 4 * (8000 / wave) ** 2
-    lines = sum(0.6 * np.exp(-0.5 * ((wave - c) / 0.6) ** 2) for c in centres)
-    return cont * (1 - lines), cont
 
 
 def name_2017(teff, logg, mh, alpha, r, ext):
@@ -70,7 +69,7 @@ def write_2017(root, fmt, r=50000, medium="vacuum", nodes=NODES):
 
 def test_2017_fits_layout_flux_and_holes(tmp_path):
     wave = write_2017(tmp_path / "bosz", "fits")
-    import_bosz(tmp_path / "bosz", tmp_path / "grid", release="2017", **RANGE)
+    import_bosz(tmp_path / "bosz", tmp_path / "grid")
     grid = open_grid(tmp_path / "grid")
     assert grid.metadata["source"] == "bosz2017"
     np.testing.assert_array_equal(grid.axes["teff"], [4000, 5000])
@@ -81,16 +80,17 @@ def test_2017_fits_layout_flux_and_holes(tmp_path):
     sel = (wave >= grid.wave[0] - 1e-3) & (wave <= grid.wave[-1] + 1e-3)
     np.testing.assert_allclose(grid.wave, wave[sel], rtol=1e-8)  # print: 6e-8
     assert grid.metadata["metadata"]["medium_in_files"] == "vacuum"
+    assert grid.metadata["metadata"]["native_samples_kept"]
+    assert grid.metadata["resolution"] == pytest.approx(50000, rel=1e-4)
 
 
 def test_2017_ascii_in_air_is_converted_to_vacuum(tmp_path):
     write_2017(tmp_path / "bosz", "ascii", medium="air")
-    import_bosz(tmp_path / "bosz", tmp_path / "grid", release="2017", **RANGE)
+    import_bosz(tmp_path / "bosz", tmp_path / "grid")
     grid = open_grid(tmp_path / "grid")
     assert grid.metadata["metadata"]["medium_in_files"] == "air"
-    spec = grid.flux[0, 0, 0, 0]
-    near = np.abs(grid.wave - 8544.44) < 3
-    assert abs(grid.wave[near][np.argmin(spec[near])] - 8544.44) < 0.1
+    assert not grid.metadata["metadata"]["native_samples_kept"]  # converted, then rebinned
+    assert abs(line_minimum(grid.wave, grid.flux[0, 0, 0, 0]) - 8544.44) < 0.1
 
 
 def test_2024_txt_gz_with_wave_file(tmp_path):
@@ -105,7 +105,7 @@ def test_2024_txt_gz_with_wave_file(tmp_path):
             f"{f / 4 / np.pi:.6e} {c / 4 / np.pi:.6e}\n" for f, c in zip(flux, cont, strict=True)
         )
         (root / name).write_bytes(gzip.compress(text.encode()))
-    import_bosz(root, tmp_path / "grid", release="2024", **RANGE)
+    import_bosz(root, tmp_path / "grid", release="2024")
     grid = open_grid(tmp_path / "grid")
     assert grid.metadata["source"] == "bosz2024" and grid.valid.sum() == 3
     flux, cont = spectrum(grid.wave, 4000)
@@ -114,24 +114,30 @@ def test_2024_txt_gz_with_wave_file(tmp_path):
 
 def test_refuses_low_resolution(tmp_path):
     write_2017(tmp_path / "bosz", "fits", r=5000)
-    with pytest.raises(BoszError, match=r"R = 5000.*R >= 20000"):
-        import_bosz(tmp_path / "bosz", tmp_path / "grid", **RANGE)
+    with pytest.raises(GridImportError, match=r"R = 5000.*R >= 20000"):
+        import_bosz(tmp_path / "bosz", tmp_path / "grid")
     assert not (tmp_path / "grid").exists()
 
 
 def test_bad_input_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        import_bosz(tmp_path / "nowhere", tmp_path / "grid", **RANGE)
+    with pytest.raises(FileNotFoundError, match=r"does not exist \(grid.bosz.directory\)"):
+        import_bosz(tmp_path / "nowhere", tmp_path / "grid")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(BoszError, match="no BOSZ 2017 model files"):
-        import_bosz(tmp_path / "empty", tmp_path / "grid", **RANGE)
+    with pytest.raises(GridImportError, match="no BOSZ 2017 model files"):
+        import_bosz(tmp_path / "empty", tmp_path / "grid")
+
+
+def test_unreadable_file_is_a_recorded_skip(tmp_path):
     write_2017(tmp_path / "bosz", "fits")
     bad = next((tmp_path / "bosz").rglob("*t5000*.fits"))
-    (bad.parent / "notes_about_models.fits").write_bytes(b"x")  # unparsable name: skipped
+    (bad.parent / "notes_about_models.fits").write_bytes(b"x")  # unparsable name
     bad.write_bytes(bad.read_bytes()[:3000])  # truncated
-    with pytest.raises(BoszError, match=r"t5000.*cannot read"):
-        import_bosz(tmp_path / "bosz", tmp_path / "grid", **RANGE)
-    assert not (tmp_path / "grid").exists()
+    import_bosz(tmp_path / "bosz", tmp_path / "grid")
+    grid = open_grid(tmp_path / "grid")
+    assert grid.valid.sum() == 2 and not grid.valid[1, 1, 0, 0]  # t5000 is a hole
+    skipped = json.loads((tmp_path / "grid" / "grid.json").read_text())["metadata"]["skipped"]
+    assert any("notes_about_models.fits" in s and "pattern" in s for s in skipped)
+    assert any(bad.name in s and "cannot read" in s for s in skipped)
 
 
 def test_negative_flux_is_refused(tmp_path):
@@ -141,5 +147,6 @@ def test_negative_flux_is_refused(tmp_path):
     w, _, c = lines[len(lines) // 2].split()
     lines[len(lines) // 2] = f"{w} -1.0 {c}"
     path.write_bytes(bz2.compress(("\n".join(lines) + "\n").encode()))
-    with pytest.raises(BoszError, match="negative flux"):
-        import_bosz(tmp_path / "bosz", tmp_path / "grid", **RANGE)
+    with pytest.raises(GridImportError, match=r"could be imported: .*NaN or negative flux"):
+        import_bosz(tmp_path / "bosz", tmp_path / "grid")
+    assert not (tmp_path / "grid").exists()

@@ -1,10 +1,16 @@
 # Spectral grid: the embedded synthetic grid (one job per Teff slice, then a merge) or an import
-# of BOSZ files. Either way downstream rules take GRID_FILES as input and pass GRID_DIR.
+# of downloaded BOSZ, PHOENIX-ACES or BT-Settl files. Either way downstream rules take GRID_FILES
+# as input and pass GRID_DIR.
+from pfsdenoise.grid.importer import SOURCES as GRID_SOURCES
 
 GRID_CFG = config["grid"]
 GRID_DIR = f"{RESULTS}/grid/{GRID_CFG['name']}"
-# BOSZ files always carry a continuum; the synthetic grid stores it only when asked.
-GRID_HAS_CONTINUUM = GRID_CFG["source"] == "bosz" or GRID_CFG["continuum"]
+# The synthetic grid stores its continuum only when asked; an import whenever its files have one.
+GRID_HAS_CONTINUUM = (
+    GRID_CFG["continuum"]
+    if GRID_CFG["source"] == "synthetic"
+    else GRID_SOURCES[GRID_CFG["source"]].has_continuum
+)
 GRID_FILES = [
     f"{GRID_DIR}/{name}"
     for name in (
@@ -67,26 +73,28 @@ if GRID_CFG["source"] == "synthetic":
             "../scripts/grid_merge.py"
 
 else:
+    GRID_IMPORT = GRID_CFG[GRID_CFG["source"]]
 
-    rule grid_import_bosz:
+    rule grid_import:
         output:
             GRID_FILES,
         log:
-            logs(f"grid/{GRID_CFG['name']}/import_bosz.log"),
+            logs(f"grid/{GRID_CFG['name']}/import.log"),
         conda:
             ENV
         resources:
             mem_mb=4000,
             runtime=120,
         params:
-            code=script_code("grid_import_bosz.py"),
+            code=script_code("grid_import.py"),
             grid_dir=lambda w, output: os.path.dirname(output[0]),
-            directory=GRID_CFG["bosz"]["directory"],
-            release=GRID_CFG["bosz"]["release"],
+            source=GRID_CFG["source"],
+            directory=GRID_IMPORT["directory"],
+            options={k: v for k, v in GRID_IMPORT.items() if k != "directory"},
             build=GRID_BUILD,
             axes=GRID_CFG["axes"],
         script:
-            "../scripts/grid_import_bosz.py"
+            "../scripts/grid_import.py"
 
 
 ALL_TARGETS.append(f"{GRID_DIR}/grid.json")

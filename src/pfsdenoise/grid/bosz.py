@@ -1,4 +1,4 @@
-"""Import BOSZ model spectra that the user downloaded into the common grid format.
+"""BOSZ model spectra as downloaded, for :func:`pfsdenoise.grid.importer.import_grid`.
 
 Two releases (SCIENCE.md section 5):
 
@@ -13,32 +13,27 @@ Two releases (SCIENCE.md section 5):
   the wavelengths in ``bosz2024_wave_rR.txt``; surface flux = 4 pi H_lambda.
 
 Parameters come from the names (2017: the exact folder values). Only solar [C/M] (and, for
-2024, the chosen microturbulence) is kept. Spectra are cropped to the grid range, checked for
-air vs vacuum on the Ca II triplet (air spectra are converted and resampled onto a
-log-uniform vacuum grid), and written atomically; missing nodes become holes.
+2024, the chosen microturbulence) is kept.
 """
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import logging
-import os
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pfsdenoise.constants import STELLAR_AXES
-from pfsdenoise.grid.store import grid_writer, log_uniform_wave
-from pfsdenoise.grid.wavelength import air_to_vacuum, medium_from_ca_triplet
+from pfsdenoise.grid.sources import (
+    GridImportError,
+    ModelFile,
+    Source,
+    Spectrum,
+    open_text,
+    read_failure,
+)
 
-log = logging.getLogger(__name__)
-
-MIN_RESOLUTION = 20000  # the MR arm needs R >= 20000 (an R = 5000 file has ~2200 points in it)
 BASE_RATIO_2017 = 1.0 / 300000.0  # BOSZ 2017 native log step: ratio 1 + 1/300000
 
 NAME_2017 = re.compile(
@@ -52,26 +47,17 @@ NAME_2024 = re.compile(
 )
 
 
-class BoszError(ValueError):
-    """A BOSZ file or folder that cannot be imported; the message names the file."""
-
-
-@dataclass(frozen=True)
-class BoszFile:
-    path: Path
-    params: tuple[float, float, float, float]  # teff, logg, mh, alpha
-    resolution: int
-
-
 def _sign(s: str) -> float:
     return -1.0 if s == "m" else 1.0
 
 
-def parse_2017(path: Path) -> BoszFile | None:
+def parse_2017(path: Path) -> ModelFile | None:
     """Parameters of a 2017 file from its name and folders; None for a non-solar [C/M]."""
     m = NAME_2017.match(path.name)
     if m is None:
-        raise BoszError(f"{path}: name does not follow the BOSZ 2017 pattern {NAME_2017.pattern}")
+        raise GridImportError(
+            f"{path}: name does not follow the BOSZ 2017 pattern {NAME_2017.pattern}"
+        )
     folders = {}
     for part in path.parts[:-1]:
         f = FOLDER_2017.match(part)
@@ -86,227 +72,115 @@ def parse_2017(path: Path) -> BoszFile | None:
         ("alpha", alpha, m["os"], m["o"]),
     ):
         if abs(exact - _sign(sign) * int(digits) / 10) > 0.051:
-            raise BoszError(f"{path}: folder {key}_{exact:+.2f} contradicts the file name")
+            raise GridImportError(f"{path}: folder {key}_{exact:+.2f} contradicts the file name")
     if abs(carbon) > 1e-6:
         return None
-    return BoszFile(path, (float(m["t"]), int(m["g"]) / 10, mh, alpha), int(m["r"]))
+    return ModelFile(path, (float(m["t"]), int(m["g"]) / 10, mh, alpha), int(m["r"]))
 
 
-def parse_2024(path: Path, vturb: int) -> BoszFile | None:
+def parse_2024(path: Path, vturb: int) -> ModelFile | None:
     """Parameters of a 2024 file; None for non-solar [C/M] or another microturbulence."""
     m = NAME_2024.match(path.name)
     if m is None:
-        raise BoszError(f"{path}: name does not follow the BOSZ 2024 pattern {NAME_2024.pattern}")
+        raise GridImportError(
+            f"{path}: name does not follow the BOSZ 2024 pattern {NAME_2024.pattern}"
+        )
     if abs(float(m["c"])) > 1e-6 or int(m["v"]) != vturb:
         return None
     params = (float(m["t"]), float(m["g"]), float(m["m"]), float(m["a"]))
-    return BoszFile(path, params, int(m["r"]))
+    return ModelFile(path, params, int(m["r"]))
 
 
-def rebuild_wave_2017(printed: np.ndarray, resolution: int, where: Path) -> np.ndarray:
+def rebuild_wave_2017(printed: np.ndarray, resolution: float, where: Path) -> np.ndarray:
     """The exact log-uniform wavelengths behind 3-decimal printed values."""
-    step = (300000 // resolution // 2) * np.log1p(BASE_RATIO_2017)
+    step = (300000 // int(resolution) // 2) * np.log1p(BASE_RATIO_2017)
     i = np.arange(len(printed))
     log0 = np.mean(np.log(printed) - i * step)
     wave = np.exp(log0 + i * step)
     worst = np.max(np.abs(wave - printed))
     if worst > 0.0011:
-        raise BoszError(
+        raise GridImportError(
             f"{where}: wavelengths are not the BOSZ log-uniform grid for R = {resolution} "
             f"(off by up to {worst:.4f} A); is the file complete and its R right?"
         )
     return wave
 
 
-def read_2017(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Printed wavelength, specific intensity and continuum of one 2017 file."""
+def _columns(path: Path, names: Sequence[str]) -> list[np.ndarray]:
+    """Columns of a BOSZ file: FITS HDU 1 by name, or the leading columns of a text table."""
     try:
         if path.name.endswith(".fits"):
             from astropy.io import fits
 
             with fits.open(path, memmap=False) as hdul:
-                data = hdul[1].data
-                cols = [
-                    np.asarray(data[c], dtype=np.float64)
-                    for c in ("Wavelength", "SpecificIntensity", "Continuum")
-                ]
-        else:
-            with bz2.open(path, "rt") as fh:
-                table = np.loadtxt(fh, ndmin=2)
-            if table.shape[1] < 3:
-                raise BoszError(f"{path}: expected 3 columns, found {table.shape[1]}")
-            cols = [table[:, 0], table[:, 1], table[:, 2]]
-    except BoszError:
-        raise
-    except Exception as err:  # corrupt or truncated files: name the file and the cause
-        raise BoszError(f"{path}: cannot read ({type(err).__name__}: {err})") from err
-    return cols[0], cols[1], cols[2]
-
-
-def read_2024(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Eddington flux and continuum of one 2024 file."""
-    try:
-        with gzip.open(path, "rt") as fh:
+                return [np.asarray(hdul[1].data[c], dtype=np.float64) for c in names]
+        with open_text(path) as fh:
             table = np.loadtxt(fh, ndmin=2)
-    except Exception as err:
-        raise BoszError(f"{path}: cannot read ({type(err).__name__}: {err})") from err
-    if table.shape[1] < 2:
-        raise BoszError(f"{path}: expected 2 columns (H_lambda, continuum), found {table.shape[1]}")
-    return table[:, 0], table[:, 1]
-
-
-def scan(directory: Path, release: str, vturb: int) -> tuple[list[BoszFile], list[str]]:
-    """Model files under ``directory`` (recursively), and the names skipped with a reason."""
-    if not directory.is_dir():
-        raise FileNotFoundError(f"BOSZ directory {directory} does not exist (grid.bosz.directory)")
-    pattern = ("*.fits", "*.asc.bz2") if release == "2017" else ("bosz2024_*.txt.gz",)
-    candidates = sorted(p for pat in pattern for p in directory.rglob(pat))
-    files, skipped = [], []
-    for path in candidates:
-        try:
-            parsed = parse_2017(path) if release == "2017" else parse_2024(path, vturb)
-        except BoszError as err:
-            log.warning("skipping %s", err)
-            skipped.append(str(err))
-            continue
-        if parsed is not None:
-            files.append(parsed)
-    if not files:
-        raise BoszError(
-            f"no BOSZ {release} model files with solar [C/M] under {directory} "
-            f"({len(candidates)} candidate files, {len(skipped)} with unparsable names)"
+    except Exception as err:  # corrupt or truncated files: name the file and the cause
+        raise read_failure(path, err) from err
+    if table.shape[1] < len(names):
+        raise GridImportError(
+            f"{path}: expected {len(names)} columns ({', '.join(names)}), found {table.shape[1]}"
         )
-    return files, skipped
+    return [table[:, i] for i in range(len(names))]
 
 
-def _check_resolution(files: Sequence[BoszFile]) -> int:
-    res = {f.resolution for f in files}
-    if len(res) > 1:
-        raise BoszError(f"BOSZ files of several resolutions {sorted(res)}: keep one per folder")
-    r = res.pop()
-    if r < MIN_RESOLUTION:
-        raise BoszError(
-            f"BOSZ files have R = {r} (e.g. {files[0].path.name}): the MR arm needs R >= "
-            f"{MIN_RESOLUTION}; download the R = 50000 (or higher) files"
+class Bosz(Source):
+    """BOSZ 2017 or 2024 files (``release``); ``vturb`` [km/s] selects the 2024 models (the
+    2017 files have one, 2 km/s)."""
+
+    key = "bosz"
+    medium = "auto"  # the 2017 release mixes air and vacuum versions: found per grid
+    has_continuum = True
+    hint = "; download the R = 50000 (or higher) files"
+
+    def __init__(self, release: str, vturb: int):
+        if str(release) not in ("2017", "2024"):
+            raise ValueError(f"BOSZ release must be '2017' or '2024', got {release!r}")
+        self.release = str(release)
+        self.vturb = vturb
+        self.name = f"bosz{self.release}"
+        self.label = f"BOSZ {self.release}"
+        self.patterns = (
+            ("*.fits", "*.asc.bz2") if self.release == "2017" else ("bosz2024_*.txt.gz",)
         )
-    return r
+        self.wave_2024: np.ndarray | None = None
 
+    def parse(self, path: Path) -> ModelFile | None:
+        return parse_2017(path) if self.release == "2017" else parse_2024(path, int(self.vturb))
 
-def import_bosz(
-    directory: str | os.PathLike,
-    out: str | os.PathLike,
-    *,
-    release: str = "2017",
-    wave_min: float,
-    wave_max: float,
-    axes: Mapping[str, Sequence[float]] | None = None,
-    vturb: int = 2,
-    provenance: Mapping[str, Any] | None = None,
-) -> None:
-    """Import the BOSZ files under ``directory`` into a grid at ``out``.
-
-    ``axes`` (as in the config) limits each parameter to [min, max] of the given values;
-    ``vturb`` selects the 2024 microturbulence [km/s].
-    """
-    directory = Path(directory)
-    if release not in ("2017", "2024"):
-        raise ValueError(f"BOSZ release must be '2017' or '2024', got {release!r}")
-    files, skipped = scan(directory, release, vturb)
-    if axes:
-        lo = np.array([min(axes[a]) for a in STELLAR_AXES]) - 1e-9
-        hi = np.array([max(axes[a]) for a in STELLAR_AXES]) + 1e-9
-        files = [f for f in files if np.all((lo <= f.params) & (f.params <= hi))]
-        if not files:
-            raise BoszError(f"no BOSZ file under {directory} lies inside the configured axes")
-    resolution = _check_resolution(files)
-    by_params: dict[tuple, BoszFile] = {}
-    for f in files:
-        if f.params in by_params:
-            raise BoszError(f"{f.path} and {by_params[f.params].path} have the same parameters")
-        by_params[f.params] = f
-    grid_axes = {a: sorted({f.params[d] for f in files}) for d, a in enumerate(STELLAR_AXES)}
-    shared_wave = None
-    if release == "2024":
-        wave_file = directory / f"bosz2024_wave_r{resolution}.txt"
+    def prepare(self, directory: Path, files: Sequence[ModelFile]) -> None:
+        if self.release == "2017":
+            return
+        wave_file = directory / f"bosz2024_wave_r{files[0].resolution:.0f}.txt"
         if not wave_file.is_file():
-            raise BoszError(f"{wave_file}: missing (the 2024 release keeps wavelengths there)")
+            raise GridImportError(
+                f"{wave_file}: missing (the 2024 release keeps wavelengths there)"
+            )
         try:
-            shared_wave = np.loadtxt(wave_file, ndmin=2)[:, 0]
+            self.wave_2024 = np.loadtxt(wave_file, ndmin=2)[:, 0]
         except Exception as err:
-            raise BoszError(f"{wave_file}: cannot read ({err})") from err
+            raise read_failure(wave_file, err) from err
+        if not np.all(np.diff(self.wave_2024) > 0):
+            raise GridImportError(f"{wave_file}: wavelengths are not increasing")
 
-    def load(f: BoszFile) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if release == "2017":
-            printed, intensity, cont = read_2017(f.path)
-            wave = rebuild_wave_2017(printed, f.resolution, f.path)
-            return wave, np.pi * intensity, np.pi * cont
-        h, cont = read_2024(f.path)
-        if len(h) != len(shared_wave):
-            raise BoszError(
-                f"{f.path}: {len(h)} rows but the wavelength file has {len(shared_wave)}"
+    def load(self, model: ModelFile) -> Spectrum:
+        if self.release == "2017":
+            printed, intensity, cont = _columns(
+                model.path, ("Wavelength", "SpecificIntensity", "Continuum")
             )
-        return shared_wave, 4 * np.pi * h, 4 * np.pi * cont
-
-    first = files[0]
-    wave0, _, _ = load(first)
-    if wave0[0] > wave_min or wave0[-1] < wave_max:
-        raise BoszError(
-            f"{first.path}: covers {wave0[0]:.1f}-{wave0[-1]:.1f} A, not the grid range "
-            f"{wave_min}-{wave_max} A"
-        )
-    medium = _medium(files, load)
-    native_step = float(np.mean(np.diff(np.log(wave0))))
-    if medium == "vacuum":
-        keep = (wave0 >= wave_min) & (wave0 <= wave_max)
-        target = wave0[keep]
-        target = target[0] * np.exp(native_step * np.arange(len(target)))
-    else:
-        target = log_uniform_wave(wave_min, wave_max, native_step)
-    log.info(
-        "%d BOSZ files, R = %d, %s wavelengths, %d points",
-        len(files),
-        resolution,
-        medium,
-        len(target),
-    )
-    with grid_writer(
-        out,
-        grid_axes,
-        target,
-        continuum=True,
-        source=f"bosz{release}",
-        resolution=float(resolution),
-        metadata={
-            "directory": str(directory),
-            "medium_in_files": medium,
-            "vturb": vturb,
-            "skipped": skipped,
-            "flux_conversion": "pi I" if release == "2017" else "4 pi H",
-        },
-        provenance=provenance,
-    ) as writer:
-        for f in files:
-            wave, flux, cont = load(f)
-            if len(wave) != len(wave0) or np.max(np.abs(wave - wave0)) > 1e-6 * wave0[0]:
-                raise BoszError(f"{f.path}: wavelength grid differs from {first.path}")
-            if medium == "air":
-                wave = air_to_vacuum(wave)
-            flux_t = np.interp(target, wave, flux)
-            cont_t = np.interp(target, wave, cont)
-            if not (np.all(np.isfinite(flux_t)) and np.all(flux_t >= 0)):
-                raise BoszError(f"{f.path}: NaN or negative flux in {wave_min}-{wave_max} A")
-            if not (np.all(np.isfinite(cont_t)) and np.all(cont_t > 0)):
-                raise BoszError(f"{f.path}: NaN or non-positive continuum")
-            writer.set_node(
-                writer.index_of(dict(zip(STELLAR_AXES, f.params, strict=True))), flux_t, cont_t
+            wave = rebuild_wave_2017(printed, model.resolution, model.path)
+            return Spectrum(wave, np.pi * intensity, np.pi * cont)
+        h, cont = _columns(model.path, ("H_lambda", "continuum"))
+        if len(h) != len(self.wave_2024):
+            raise GridImportError(
+                f"{model.path}: {len(h)} rows but the wavelength file has {len(self.wave_2024)}"
             )
+        return Spectrum(self.wave_2024, 4 * np.pi * h, 4 * np.pi * cont)
 
-
-def _medium(files: Sequence[BoszFile], load) -> str:
-    """Air or vacuum, from the Ca II triplet of the coolest file (strongest lines)."""
-    coolest = min(files, key=lambda f: f.params[0])
-    wave, flux, cont = load(coolest)
-    try:
-        return medium_from_ca_triplet(wave, flux / cont)
-    except ValueError as err:
-        raise BoszError(f"{coolest.path}: {err}") from err
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "release": self.release,
+            "vturb": self.vturb if self.release == "2024" else 2,
+            "flux_conversion": "pi I" if self.release == "2017" else "4 pi H",
+        }

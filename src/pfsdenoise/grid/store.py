@@ -1,4 +1,4 @@
-"""The one on-disk spectral grid format, shared by the synthetic build and the BOSZ importer.
+"""The one on-disk spectral grid format, shared by the synthetic build and the importers.
 
 A grid is a folder (layout documented in ``docs/grid.md``)::
 
@@ -137,6 +137,7 @@ class GridWriter:
             )
             self.continuum[...] = np.nan
         self.valid = np.zeros(self.shape, dtype=bool)
+        self.metadata: dict[str, Any] = {}
 
     def index_of(self, params: Mapping[str, float]) -> tuple[int, ...]:
         """Multi-index of the node with these parameters (exact match within 1e-6)."""
@@ -186,13 +187,15 @@ def grid_writer(
     """Write a grid atomically: fill nodes with ``writer.set_node``; unset nodes are holes.
 
     ``resolution`` is the resolving power λ/Δλ of the model spectra (not of the sampling);
-    ``provenance`` (from :func:`pfsdenoise.provenance.make_record`) goes into a sidecar.
+    ``metadata`` starts ``writer.metadata``, which the caller may extend while writing (files
+    skipped on the way); ``provenance`` (from :mod:`pfsdenoise.provenance`) goes into a sidecar.
     """
     axes = _check_axes(axes)
     wave = np.asarray(wave, dtype=np.float64)
     log_step = check_log_uniform(wave)
     with atomic_dir(path) as tmp:
         writer = GridWriter(tmp, axes, wave, continuum)
+        writer.metadata.update(metadata or {})
         yield writer
         if not writer.valid.any():
             raise GridFormatError(f"grid {path}: no node was written")
@@ -223,7 +226,7 @@ def grid_writer(
             "continuum": {"file": "continuum.npy", "unit": FLUX_UNIT} if continuum else None,
             "valid": {"file": "valid.npy", "n_valid": int(writer.valid.sum())},
             "resolution": resolution,
-            "metadata": dict(metadata or {}),
+            "metadata": writer.metadata,
         }
         # stable identity of the grid's content description (same axes, sampling, source and
         # model numbers -> same id), for shard provenance
@@ -270,7 +273,7 @@ def open_grid(path: str | os.PathLike) -> Grid:
     if not manifest_path.is_file():
         raise FileNotFoundError(
             f"{manifest_path}: no grid here; build one (snakemake <grid dir>/grid.json) or "
-            "import BOSZ files (pfsdenoise.grid.bosz)"
+            "import downloaded model files (pfsdenoise.grid.importer.import_grid)"
         )
     try:
         manifest = json.loads(manifest_path.read_text())

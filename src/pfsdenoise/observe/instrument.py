@@ -2,7 +2,8 @@
 
 Every number comes from the ``noise`` section of config.yaml, whose defaults cite the ETC's
 instrument file PFS.redMR.20211220.dat (Subaru PFS ETC, © Subaru PFS Project, MIT). The derived
-throughput table is read from ``pfsdenoise/data/etc_mr_throughput.txt``.
+throughput table is read from ``pfsdenoise/data/etc_mr_throughput.txt``, times the throughput
+factor of the chosen ETC calibration (:data:`ETC_CALIBRATIONS`, config ``noise.etc_calibration``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,41 @@ def load_table(name: str) -> np.ndarray:
     """A whitespace table shipped in ``pfsdenoise/data`` (``#`` comment header)."""
     with resources.as_file(data_path(name)) as path:
         return np.loadtxt(path, ndmin=2)
+
+
+@dataclass(frozen=True)
+class EtcCalibration:
+    """Empirical corrections of the ETC's MR red arm, fitted by the ETC team to observations.
+
+    ``throughput`` multiplies the throughput table, hence every photon count (object, sky lines,
+    sky continuum, moonlight); ``background_variance`` multiplies the variance without the
+    object (sky, sky-subtraction residual, stray light, dark current and read noise), not the
+    object's own Poisson term. That is where the ETC applies them (gsetc.c: the THRPUT table
+    read in ``gsReadSpectrographConfig`` and the end of ``gsGetNoise``).
+    """
+
+    throughput: float
+    background_variance: float
+
+
+# Subaru-PFS/spt_ExposureTimeCalculator commit 1d085f2 (2025-07-30, "adjust noise and throughput
+# based on previous observations"): MR red arm throughput x 1.20, noise variance x 1.015. The
+# shared ETC reference run (commit aac84fa2) includes them; "none" is the ETC as it stood when
+# Pal & Dobos (2024, 2025) were written.
+ETC_CALIBRATIONS = {
+    "2025": EtcCalibration(throughput=1.20, background_variance=1.015),
+    "none": EtcCalibration(throughput=1.0, background_variance=1.0),
+}
+
+
+def etc_calibration(name: str) -> EtcCalibration:
+    """The ETC calibration called ``name`` (config ``noise.etc_calibration``)."""
+    try:
+        return ETC_CALIBRATIONS[str(name)]
+    except KeyError:
+        raise ValueError(
+            f"noise.etc_calibration = {name!r} is not one of {sorted(ETC_CALIBRATIONS)}"
+        ) from None
 
 
 # config `noise.camera` keys → Instrument fields, where the names differ
@@ -65,7 +101,8 @@ class Instrument:
 
     @classmethod
     def from_config(cls, noise: dict) -> Instrument:
-        """Build from the ``noise`` config section (``arm``, ``telescope``, ``camera`` keys)."""
+        """Build from the ``noise`` config section (``arm``, ``telescope``, ``camera`` and
+        ``etc_calibration`` keys)."""
         tel = noise["telescope"]
         for key in ("efl_m", "spot_rms_um", "vignetting"):
             if len(tel[key]) != 5:
@@ -83,7 +120,8 @@ class Instrument:
             kind = {"int": int, "tuple[float, ...]": lambda v: tuple(map(float, v))}
             kwargs[f.name] = kind.get(str(f.type), float)(values[f.name])
         thr = load_table("etc_mr_throughput.txt")
-        return cls(**kwargs, throughput_nm=thr[:, 0], throughput=thr[:, 1])
+        factor = etc_calibration(noise["etc_calibration"]).throughput
+        return cls(**kwargs, throughput_nm=thr[:, 0], throughput=thr[:, 1] * factor)
 
     @property
     def dl_nm(self) -> float:
@@ -111,7 +149,8 @@ class Instrument:
         return self._along_field(self.spot_rms_um, field_angle) * ARCSEC_PER_URAD / efl
 
     def effective_area_m2(self, wave_nm, field_angle=0.0) -> np.ndarray:
-        """Collecting area × vignetting × throughput [m²], no atmosphere, no fibre aperture."""
+        """Collecting area × vignetting × throughput [m²], no atmosphere, no fibre aperture
+        (throughput including the ETC calibration's factor)."""
         area = np.pi / 4 * self.diameter_m**2 * (1 - self.central_obstruction**2)
         thr = np.interp(wave_nm, self.throughput_nm, self.throughput)
         return area * np.multiply.outer(self._along_field(self.vignetting, field_angle), thr)

@@ -13,8 +13,10 @@ exact where it can be:
 * fixed per-pixel arrays: object count conversion, extinction coefficient, telluric
   transmission averaged over the LSF.
 
-The variance then follows the ETC: sky + (floor √N · max(sky_{i−1..i+1}))² + stray × mean sky
-+ (dark t + RN²) × extraction width + object counts.
+The variance then follows the ETC: c × [sky + (floor √N · max(sky_{i−1..i+1}))² + stray × mean
+sky + (dark t + RN²) × extraction width] + object counts, where c is the background-variance
+factor of the ETC calibration (``noise.etc_calibration``; its throughput factor is already in
+every count through :class:`~pfsdenoise.observe.instrument.Instrument`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,12 @@ from typing import Any
 import numpy as np
 
 from pfsdenoise.atomic import atomic_path
-from pfsdenoise.observe.instrument import PHOTONS_PER_ERG_1NM, Instrument, load_table
+from pfsdenoise.observe.instrument import (
+    PHOTONS_PER_ERG_1NM,
+    Instrument,
+    etc_calibration,
+    load_table,
+)
 from pfsdenoise.observe.lsf import KernelTable, pixel_matrix, trace_fraction
 from pfsdenoise.observe.sky import (
     airmass,
@@ -53,7 +60,8 @@ def _trace_fraction_curve(inst: Instrument, wave_nm: np.ndarray, adjacent: bool)
 
 def build_noise_table(noise: dict) -> dict[str, np.ndarray]:
     """Compute all tables from the ``noise`` config section; returns arrays + ``metadata``."""
-    inst = Instrument.from_config(noise)
+    inst = Instrument.from_config(noise)  # throughput includes the calibration's factor
+    calibration = etc_calibration(noise["etc_calibration"])
     kernel = KernelTable(inst, int(noise["sky_line_half_width_pix"]))
     wave = inst.pixel_centres_nm()
     dl = inst.dl_nm
@@ -130,24 +138,24 @@ def build_noise_table(noise: dict) -> dict[str, np.ndarray]:
         "sky_sub_floor": float(noise["sky_sub_floor"]),
         "diffuse_stray": float(noise["diffuse_stray"]),
         "source_effective_radius_arcsec": float(noise["source_effective_radius_arcsec"]),
-        "count_scale": float(noise["count_scale"]),
+        "etc_calibration": str(noise["etc_calibration"]),
+        "background_variance_factor": calibration.background_variance,
         "noise_config": noise,
         "lsf_fwhm_pix": [kernel.fwhm_pix(w) for w in (720.0, 800.0, 880.0)],
     }
-    scale = float(noise["count_scale"])
     return {
         "wave_nm": wave,
         "zenith_angle": zen,
         "field_angle": field,
         "seeing": seeing,
-        "sky_per_s": sky * scale,
-        "moon_rayleigh_per_s": rs * moon_unit * scale,
-        "moon_mie_per_s": ms * moon_unit * scale,
+        "sky_per_s": sky,
+        "moon_rayleigh_per_s": rs * moon_unit,
+        "moon_mie_per_s": ms * moon_unit,
         "sky_field_factor": inst.sky_field_factor(field),
         "object_field_factor": inst.object_field_factor(field),
         "aperture_wave_nm": nodes,
         "aperture": aperture,
-        "object_per_s": obj * scale,
+        "object_per_s": obj,
         "extinction_k": k_ext,
         "telluric": tell_pix,
         "metadata": np.array(json.dumps(metadata)),
@@ -215,7 +223,8 @@ class NoiseTable:
         return sky * (ff * np.asarray(c.exp_time, dtype=np.float64))[:, None]
 
     def background_variance(self, c: Conditions) -> np.ndarray:
-        """Variance without the object [e² per pixel per exposure] (ETC noise vector)."""
+        """Variance without the object [e² per pixel per exposure] (ETC noise vector, times
+        the calibration's background-variance factor as in the ETC's ``gsGetNoise``)."""
         m = self.meta
         sky = self.sky_counts(c)
         peak = sky.copy()
@@ -226,7 +235,7 @@ class NoiseTable:
         var += (m["diffuse_stray"] * m["stray_geometry"] * sky.mean(axis=1))[:, None]
         det = m["dark_e_per_s"] * np.asarray(c.exp_time) + m["read_noise_e"] ** 2
         var += (det * m["extraction_width_pix"])[:, None]
-        return var
+        return var * m["background_variance_factor"]
 
     def counts_per_flux(self, c: Conditions) -> np.ndarray:
         """Object e⁻ per pixel per exposure per 1e-17 erg s⁻¹ cm⁻² Å⁻¹ above the atmosphere."""
