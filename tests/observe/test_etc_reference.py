@@ -40,7 +40,8 @@ DARK_ZENITH = dict(
     moon_separation=90.0, moon_phase=0.0, exp_time=900.0, n_exp=12,
 )  # fmt: skip
 ETC_SNR_NONE = {19: 42.6, 20: 20.7, 21: 9.2, 22: 3.9}  # SCIENCE.md §4
-SHARED = Path("/work/shared/data/pfs-etc")
+# The ETC's own reference files, in the shared folder beside the checkout (not committed).
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "pfs-etc"
 
 
 def _conditions(values: dict, n: int = 1) -> Conditions:
@@ -132,7 +133,7 @@ def test_sky_variance_follows_committed_reference(reference_noise_table):
 
 @pytest.mark.skipif(
     not (SHARED / "noise_mr.dat").exists(),
-    reason="ETC reference output /work/shared/data/pfs-etc/noise_mr.dat not available here",
+    reason=f"ETC reference output {SHARED / 'noise_mr.dat'} not available here",
 )
 def test_sky_variance_follows_full_etc_output(reference_noise_table):
     data = np.loadtxt(SHARED / "noise_mr.dat")
