@@ -17,9 +17,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from tiny_workflow import REPO, TINY, copy_workflow, snakemake, tail
+
+from pfsdenoise.shards import read_shard
 
 PROFILE = ("--profile", "slurm")
 # Outputs of light rules that must run on the submitting host, not as cluster jobs.
@@ -174,6 +177,28 @@ def test_second_run_submits_nothing(slurm_run: tuple[Path, Run]) -> None:
     assert again.returncode == 0, tail(again.log)
     assert again.slurm_ids == [], tail(again.log)
     assert "Nothing to be done" in again.log
+
+
+def test_cluster_run_reproduces_the_local_run(slurm_run: tuple[Path, Run], tiny_run: Path) -> None:
+    """Same config and seed, another executor, other processes and thread counts: the same
+    shards, training histories and comparison table, byte for byte."""
+    workdir, _ = slurm_run
+    same = [
+        "results/tables/comparison.md",
+        "results/tables/comparison.csv",
+        *(
+            str(p.relative_to(tiny_run))
+            for p in (tiny_run / "results/models").glob("*/history.csv")
+        ),
+    ]
+    assert len(same) > 3
+    for name in same:
+        assert (workdir / name).read_bytes() == (tiny_run / name).read_bytes(), name
+    for shard in (tiny_run / "results/shards").rglob("*.parquet"):
+        ours = read_shard(workdir / shard.relative_to(tiny_run))
+        theirs = read_shard(shard)
+        for column, values in theirs.spectra.items():
+            assert np.array_equal(ours.spectra[column], values), (shard, column)
 
 
 def test_unknown_partition_fails_with_the_schedulers_message(tmp_path: Path) -> None:
