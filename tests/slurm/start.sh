@@ -54,10 +54,11 @@ ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 MpiDefault=none
 # No slurmdbd: job states come from slurmctld; keep finished jobs visible to squeue/scontrol
-# for 10 minutes so that Snakemake's status checks and the test's assertions see them.
+# for an hour so that Snakemake's status checks and the test's assertions see them, also
+# when a loaded machine makes the whole test run long.
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
-MinJobAge=600
+MinJobAge=3600
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
