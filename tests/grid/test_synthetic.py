@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pfsdenoise.grid.build import grid_wave
-from pfsdenoise.grid.molecules import band_strength
+from pfsdenoise.grid.chemistry import equilibrium, load_species
 from pfsdenoise.grid.sun import compare_with_sun
 from pfsdenoise.grid.synthetic import ModelParameters, planck_surface_flux, synthetic_spectrum
 
@@ -76,7 +76,15 @@ def test_cn_bands_in_k_giants_not_in_m_dwarfs(wave):
         return band(wave, r, 7850, 7875) - band(wave, r, 7880, 7905)
 
     assert cn_step(4500, 1.0) > 0.02 > cn_step(5500, 4.5)
-    # M dwarfs: carbon is in CO, the 7877 A region is shaped by VO and TiO instead
-    assert band_strength("CN", 3500, 5.0, 0.0, 0.0) < 0.02 * band_strength(
-        "CN", 4500, 1.0, 0.0, 0.0
-    )
+
+
+def test_molecular_equilibrium_locks_carbon_in_co_and_titanium_in_tio():
+    sp = load_species()
+    z = list(sp.z)
+    giant = equilibrium(sp, 3900.0, -0.2, 0.0, 0.0)
+    dwarf = equilibrium(sp, 3050.0, 0.3, 0.0, 0.0)
+    # C/O = 0.55: CO takes most of the carbon in a K giant; TiO a share of Ti in an M dwarf
+    assert giant.free_fraction()[z.index(6)] < 0.1
+    assert dwarf.free_fraction()[z.index(22)] < 0.9
+    tio = sp.mol_names.index("TiO")
+    assert dwarf.n_mol[tio] / dwarf.n_h > 100 * giant.n_mol[tio] / giant.n_h

@@ -30,9 +30,11 @@ from scipy.special import gamma as gamma_fn
 from scipy.special import wofz
 
 from pfsdenoise.constants import C_CGS, C_KMS, H_CGS, K_CGS
+from pfsdenoise.grid.chemistry import equilibrium, load_species, partition, saha_ratio
 from pfsdenoise.grid.hydrogen import paschen_lines, stark_damping
 from pfsdenoise.grid.linedata import LineData, load_lines
 from pfsdenoise.grid.molecules import molecular_opacity
+from pfsdenoise.grid.profiles import gaussian_sum
 
 K_EV = 8.617333262e-5
 AMU = 1.66053907e-24
@@ -75,6 +77,14 @@ class ModelParameters:
     eta_floor: float = 1e-4
     min_doppler_widths: float = 6.0
     max_half_width: float = 80.0  # [A]
+    # Lines with a centre opacity ratio below this get a pure Gaussian profile, summed by
+    # pfsdenoise.grid.profiles (their Lorentz wings stay below eta_floor beyond ~3 Doppler
+    # widths for damping a <= 0.3); stronger lines get Voigt profiles in their own windows.
+    weak_eta: float = 0.02
+    # log10 of the molecular line scale relative to log_line_scale: fit of the TiO5 index
+    # (Reid, Hawley & Gizis 1995) of the solar-metallicity dwarfs to the spectral type-TiO5
+    # relation and the Pecaut & Mamajek (2013) spectral type-Teff scale (tools/calibrate_grid.py).
+    log_molecule_scale: float = 0.0
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any] | None) -> ModelParameters:
@@ -97,12 +107,6 @@ def planck_surface_flux(wave: np.ndarray, temperature: float) -> np.ndarray:
     return np.pi * b * 1e-8
 
 
-def partition(coeffs: np.ndarray, temperature: float) -> np.ndarray:
-    """Irwin (1981) partition functions: ln U = sum_k a_k (ln T)^k (row-wise coefficients)."""
-    lnt = np.log(temperature)
-    return np.exp(coeffs @ lnt ** np.arange(coeffs.shape[1]))
-
-
 def log_electron_pressure(p: ModelParameters, teff: float, logg: float, mh: float) -> float:
     return (
         p.log_pe_sun
@@ -112,30 +116,48 @@ def log_electron_pressure(p: ModelParameters, teff: float, logg: float, mh: floa
     )
 
 
+def log_continuum(p: ModelParameters, teff: float, logg: float, mh: float) -> float:
+    """log10 of the H- continuous opacity per H nucleus relative to the Sun's,
+    ~ Pe theta^2.5 10^(0.754 theta) (bound-free H-; Gray ch. 8)."""
+    theta = 5040.0 / (p.t_ratio * teff)
+    theta_sun = 5040.0 / (p.t_ratio * 5777.0)
+    return (
+        log_electron_pressure(p, teff, logg, mh)
+        - p.log_pe_sun
+        + 2.5 * np.log10(theta / theta_sun)
+        + 0.754 * (theta - theta_sun)
+    )
+
+
+def microturbulence(p: ModelParameters, logg: float) -> float:
+    return max(p.vturb_dwarf + p.vturb_per_dex * (4.44 - logg), 0.5)
+
+
 def line_opacity_ratios(
-    lines: LineData, p: ModelParameters, teff: float, logg: float, mh: float, alpha: float
+    lines: LineData,
+    p: ModelParameters,
+    teff: float,
+    logg: float,
+    mh: float,
+    alpha: float,
+    free: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per line: centre opacity ratio eta0, Doppler width [A] and Voigt damping a."""
+    """Per line: centre opacity ratio eta0, Doppler width [A] and Voigt damping a.
+
+    ``free`` (per line) is the share of the element not locked in molecules (default 1).
+    """
     temp = p.t_ratio * teff
     theta = 5040.0 / temp
     log_pe = log_electron_pressure(p, teff, logg, mh)
     u1 = partition(lines.pf_neutral, temp)
     u2 = partition(lines.pf_ion, temp)
-    # Saha: log N_II/N_I = log(2 U_II/U_I) + 2.5 log T - 0.1762 - log Pe - theta chi_ion
-    log_ratio = (
-        np.log10(2 * u2 / u1) + 2.5 * np.log10(temp) - 0.1762 - log_pe - theta * lines.ip_neutral
-    )
-    frac_ion = 1.0 / (1.0 + 10.0 ** (-log_ratio))
+    frac_ion = 1.0 / (1.0 + 1.0 / saha_ratio(u1, u2, lines.ip_neutral, temp, log_pe))
     frac, u = np.where(lines.ion == 1, 1 - frac_ion, frac_ion), np.where(lines.ion == 1, u1, u2)
+    if free is not None:
+        frac = frac * free
     metal = np.where(lines.z == 1, 0.0, mh + np.where(lines.is_alpha, alpha, 0.0))
-    vturb = max(p.vturb_dwarf + p.vturb_per_dex * (4.44 - logg), 0.5)
-    v_dopp = np.sqrt(2 * K_CGS * temp / (lines.mass * AMU) / 1e10 + vturb**2)  # km/s
+    v_dopp = np.sqrt(2 * K_CGS * temp / (lines.mass * AMU) / 1e10 + microturbulence(p, logg) ** 2)
     dl_dopp = lines.wave * v_dopp / C_KMS
-    # H- continuous opacity per H atom ~ Pe theta^2.5 10^(0.754 theta), relative to the Sun
-    theta_sun = 5040.0 / (p.t_ratio * 5777.0)
-    log_kappa = (
-        log_pe - p.log_pe_sun + 2.5 * np.log10(theta / theta_sun) + 0.754 * (theta - theta_sun)
-    )
     log_eta0 = (
         p.log_line_scale
         + lines.loggf
@@ -146,7 +168,7 @@ def line_opacity_ratios(
         - theta * lines.chi_low
         + np.log10(lines.wave / 8000.0)
         - np.log10(v_dopp)
-        - log_kappa
+        - log_continuum(p, teff, logg, mh)
     )
     # Damping: radiative + van der Waals (ABO sigma.alpha where given, else listed log gamma6
     # at 10^4 K, else a default), gamma6 ~ N_H T^0.3 (or the ABO velocity dependence).
@@ -176,14 +198,19 @@ def line_opacity_ratios(
 def atomic_opacity(
     wave: np.ndarray, lines: LineData, p: ModelParameters, eta0, dl_dopp, damping
 ) -> np.ndarray:
-    """Sum of Voigt opacity ratios; each line only within its own window (vectorized in
-    groups of equal window size)."""
+    """Sum of line opacity ratios: weak lines as Gaussians (:func:`gaussian_sum`), the others
+    as Voigt profiles, each within its own window (vectorized in groups of equal window size)."""
     log_step = np.log(wave[1] / wave[0])
     eta = np.zeros_like(wave)
     # half width [A] where the Lorentz wing eta0 a / (sqrt(pi) v^2) falls to eta_floor
+    weak = eta0 <= p.weak_eta
+    v_dopp = dl_dopp / lines.wave * C_KMS
+    eta += gaussian_sum(
+        wave, lines.wave[weak], eta0[weak] * np.sqrt(np.pi) * dl_dopp[weak], v_dopp[weak]
+    )
     wing = dl_dopp * np.sqrt(eta0 * damping / (np.sqrt(np.pi) * p.eta_floor))
     half = np.clip(np.maximum(wing, p.min_doppler_widths * dl_dopp), 0, p.max_half_width)
-    strong = eta0 > p.eta_floor
+    strong = ~weak
     centre = np.log(lines.wave / wave[0]) / log_step
     half_pix = np.ceil(half / lines.wave / log_step).astype(int)
     bins = 2 ** np.ceil(np.log2(np.maximum(half_pix, 1))).astype(int)
@@ -209,16 +236,30 @@ def synthetic_spectrum(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Surface flux and continuum [erg s-1 cm-2 A-1] of one star on a log-uniform vacuum grid."""
     p = params or ModelParameters()
-    lines = load_lines(float(wave[0]) - p.max_half_width, float(wave[-1]) + p.max_half_width)
-    eta0, dl_dopp, damping = line_opacity_ratios(lines, p, teff, logg, mh, alpha)
+    margin = p.max_half_width
+    lines = load_lines(float(wave[0]) - margin, float(wave[-1]) + margin)
+    species = load_species()
+    temp = p.t_ratio * teff
+    chem = equilibrium(species, temp, log_electron_pressure(p, teff, logg, mh), mh, alpha)
+    free = dict(zip(species.z, chem.free_fraction(), strict=True))
+    eta0, dl_dopp, damping = line_opacity_ratios(
+        lines, p, teff, logg, mh, alpha, free=np.array([free[z] for z in lines.z])
+    )
     eta = atomic_opacity(wave, lines, p, eta0, dl_dopp, damping)
-    h_lines = paschen_lines(float(wave[0]) - p.max_half_width, float(wave[-1]) + p.max_half_width)
+    h_lines = paschen_lines(float(wave[0]) - margin, float(wave[-1]) + margin)
     if len(h_lines.wave):
         h_eta0, h_dopp, _ = line_opacity_ratios(h_lines, p, teff, logg, mh, 0.0)
         log_pe = log_electron_pressure(p, teff, logg, mh)
-        h_damping = stark_damping(h_lines, h_dopp, log_pe, p.t_ratio * teff)
+        h_damping = stark_damping(h_lines, h_dopp, log_pe, temp)
         eta += atomic_opacity(wave, h_lines, p, h_eta0, h_dopp, h_damping)
-    eta += molecular_opacity(wave, teff, logg, mh, alpha)
+    eta += molecular_opacity(
+        wave,
+        temp,
+        microturbulence(p, logg),
+        p.log_line_scale + p.log_molecule_scale - log_continuum(p, teff, logg, mh),
+        chem,
+        species,
+    )
     continuum = planck_surface_flux(wave, p.color_ratio * teff)
     flux = continuum * (1.0 - p.r_max * eta / (1.0 + eta))
     return flux, continuum
