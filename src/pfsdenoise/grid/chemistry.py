@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+from scipy.optimize import brentq
 
 from pfsdenoise.constants import H_CGS, K_CGS
 from pfsdenoise.grid.linedata import ALPHA_ELEMENTS, read_data
@@ -155,28 +156,28 @@ def equilibrium(
     ln_k = log_dissociation(sp, temperature)
     n_e = 10.0**log_pe / (K_CGS * temperature)
 
+    last = {}
+
     def solve(ln_nh: float):
         total = eps * np.exp(ln_nh)
         x0 = np.log(total / (1 + ion))
-        return _solve_atoms(sp, total, ion, ln_k, x0)
+        if "x" in last:  # warm start: previous solution shifted to the new density
+            x0 = np.minimum(last["x"] + ln_nh - last["ln_nh"], x0)
+        x, mol = _solve_atoms(sp, total, ion, ln_k, x0)
+        last.update(x=x, ln_nh=ln_nh)
+        return x, mol
 
-    # charge conservation n_e = sum N_II (molecular ions neglected): bisection in ln n_H between
-    # full ionization and an ionized fraction of 1e-12 (or n_H = 1e22 cm-3)
-    lo, hi = np.log(n_e), min(np.log(n_e) + 27.6, np.log(1e22))
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
+    def excess(ln_nh: float) -> float:  # log(sum N_II / n_e): charge conservation at zero
         try:
-            x, _ = solve(mid)
-            too_dense = np.sum(ion * np.exp(x)) > n_e
+            x, _ = solve(ln_nh)
         except RuntimeError:
-            too_dense = True
-        if too_dense:
-            hi = mid
-        else:
-            lo = mid
-        if hi - lo < 1e-5:
-            break
-    ln_nh = 0.5 * (lo + hi)
+            last.clear()
+            return 50.0
+        return float(np.log(np.sum(ion * np.exp(x)) / n_e))
+
+    # n_H between full ionization and an ionized fraction of 1e-12 (or n_H = 1e22 cm-3)
+    lo, hi = np.log(n_e), min(np.log(n_e) + 27.6, np.log(1e22))
+    ln_nh = brentq(excess, lo, hi, xtol=1e-6) if excess(hi) > 0 else hi
     x, mol = solve(ln_nh)
     return Chemistry(
         n_h=float(np.exp(ln_nh)), n_e=n_e, n_atom=np.exp(x), n_mol=mol, eps=eps, ion_ratio=ion

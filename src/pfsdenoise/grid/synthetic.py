@@ -23,6 +23,7 @@ Observation and Analysis of Stellar Photospheres*, 3rd ed., ch. 8-11 and 16).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,8 @@ from scipy.special import gamma as gamma_fn
 from scipy.special import wofz
 
 from pfsdenoise.constants import C_CGS, C_KMS, H_CGS, K_CGS
-from pfsdenoise.grid.chemistry import equilibrium, load_species, partition, saha_ratio
+from pfsdenoise.grid.atmosphere import Layer, solve_layer
+from pfsdenoise.grid.chemistry import load_species, partition, saha_ratio
 from pfsdenoise.grid.hydrogen import paschen_lines, stark_damping
 from pfsdenoise.grid.linedata import LineData, load_lines
 from pfsdenoise.grid.molecules import molecular_opacity
@@ -54,17 +56,13 @@ class ModelParameters:
     t_ratio: float = 0.87
     # Colour temperature of the red continuum / Teff (fit of the Kurucz solar continuum slope).
     color_ratio: float = 1.056
-    # log10 electron pressure [dyn cm-2] at line formation in the Sun, and its scalings:
-    # Pe ~ g^(1/3) and ~ Z^(1/2) for metal-donor electrons (Gray ch. 9), plus H ionization
-    # raising Pe in warmer stars.
+    # log10 electron pressure [dyn cm-2] at line formation in the Sun; it fixes the optical depth
+    # of the layer, whose pressures in other stars follow from hydrostatic and ionization
+    # equilibrium (pfsdenoise.grid.atmosphere).
     log_pe_sun: float = 1.19
-    pe_logg: float = 0.333
-    pe_mh: float = 0.5
-    pe_teff_per_kk: float = 0.45
-    # log10 hydrogen number density [cm-3] at line formation in the Sun (~ 1e17 at tau = 1) and
-    # its gravity scaling (P_gas ~ g^(2/3)), for van der Waals broadening.
+    # log10 hydrogen number density [cm-3] for van der Waals broadening in the Sun (~1e17 at
+    # tau = 1); other stars scale it with their layer's density of H nuclei.
     log_nh_sun: float = 16.8
-    nh_logg: float = 0.667
     # Default log gamma6 at 10^4 K per H atom [cm3 s-1] for lines with neither ABO data nor a
     # listed value (typical of Unsoeld estimates for Fe I).
     log_gamma6_default: float = -7.6
@@ -84,7 +82,7 @@ class ModelParameters:
     # log10 of the molecular line scale relative to log_line_scale: fit of the TiO5 index
     # (Reid, Hawley & Gizis 1995) of the solar-metallicity dwarfs to the spectral type-TiO5
     # relation and the Pecaut & Mamajek (2013) spectral type-Teff scale (tools/calibrate_grid.py).
-    log_molecule_scale: float = 0.0
+    log_molecule_scale: float = -0.4
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any] | None) -> ModelParameters:
@@ -107,26 +105,9 @@ def planck_surface_flux(wave: np.ndarray, temperature: float) -> np.ndarray:
     return np.pi * b * 1e-8
 
 
-def log_electron_pressure(p: ModelParameters, teff: float, logg: float, mh: float) -> float:
-    return (
-        p.log_pe_sun
-        + p.pe_logg * (logg - 4.44)
-        + p.pe_mh * mh
-        + p.pe_teff_per_kk * (teff - 5777.0) / 1000.0
-    )
-
-
-def log_continuum(p: ModelParameters, teff: float, logg: float, mh: float) -> float:
-    """log10 of the H- continuous opacity per H nucleus relative to the Sun's,
-    ~ Pe theta^2.5 10^(0.754 theta) (bound-free H-; Gray ch. 8)."""
-    theta = 5040.0 / (p.t_ratio * teff)
-    theta_sun = 5040.0 / (p.t_ratio * 5777.0)
-    return (
-        log_electron_pressure(p, teff, logg, mh)
-        - p.log_pe_sun
-        + 2.5 * np.log10(theta / theta_sun)
-        + 0.754 * (theta - theta_sun)
-    )
+@cache
+def solar_layer(p: ModelParameters) -> Layer:
+    return solve_layer(5777.0, 4.44, 0.0, 0.0, p.t_ratio, p.log_pe_sun)
 
 
 def microturbulence(p: ModelParameters, logg: float) -> float:
@@ -136,7 +117,7 @@ def microturbulence(p: ModelParameters, logg: float) -> float:
 def line_opacity_ratios(
     lines: LineData,
     p: ModelParameters,
-    teff: float,
+    layer: Layer,
     logg: float,
     mh: float,
     alpha: float,
@@ -146,9 +127,9 @@ def line_opacity_ratios(
 
     ``free`` (per line) is the share of the element not locked in molecules (default 1).
     """
-    temp = p.t_ratio * teff
+    temp, log_pe = layer.temperature, layer.log_pe
     theta = 5040.0 / temp
-    log_pe = log_electron_pressure(p, teff, logg, mh)
+    sun = solar_layer(p)
     u1 = partition(lines.pf_neutral, temp)
     u2 = partition(lines.pf_ion, temp)
     frac_ion = 1.0 / (1.0 + 1.0 / saha_ratio(u1, u2, lines.ip_neutral, temp, log_pe))
@@ -168,11 +149,11 @@ def line_opacity_ratios(
         - theta * lines.chi_low
         + np.log10(lines.wave / 8000.0)
         - np.log10(v_dopp)
-        - log_continuum(p, teff, logg, mh)
+        - (layer.log_kappa - sun.log_kappa)
     )
     # Damping: radiative + van der Waals (ABO sigma.alpha where given, else listed log gamma6
     # at 10^4 K, else a default), gamma6 ~ N_H T^0.3 (or the ABO velocity dependence).
-    log_nh = p.log_nh_sun + p.nh_logg * (logg - 4.44)
+    log_nh = p.log_nh_sun + np.log10(layer.n_h / sun.n_h)
     gamma6 = 10.0 ** np.where(lines.fdamp < 0, lines.fdamp, p.log_gamma6_default)
     gamma6 = gamma6 * (temp / 1e4) ** 0.3
     abo = lines.fdamp > 1.0
@@ -239,25 +220,23 @@ def synthetic_spectrum(
     margin = p.max_half_width
     lines = load_lines(float(wave[0]) - margin, float(wave[-1]) + margin)
     species = load_species()
-    temp = p.t_ratio * teff
-    chem = equilibrium(species, temp, log_electron_pressure(p, teff, logg, mh), mh, alpha)
-    free = dict(zip(species.z, chem.free_fraction(), strict=True))
+    layer = solve_layer(teff, logg, mh, alpha, p.t_ratio, p.log_pe_sun)
+    free = dict(zip(species.z, layer.chem.free_fraction(), strict=True))
     eta0, dl_dopp, damping = line_opacity_ratios(
-        lines, p, teff, logg, mh, alpha, free=np.array([free[z] for z in lines.z])
+        lines, p, layer, logg, mh, alpha, free=np.array([free[z] for z in lines.z])
     )
     eta = atomic_opacity(wave, lines, p, eta0, dl_dopp, damping)
     h_lines = paschen_lines(float(wave[0]) - margin, float(wave[-1]) + margin)
     if len(h_lines.wave):
-        h_eta0, h_dopp, _ = line_opacity_ratios(h_lines, p, teff, logg, mh, 0.0)
-        log_pe = log_electron_pressure(p, teff, logg, mh)
-        h_damping = stark_damping(h_lines, h_dopp, log_pe, temp)
+        h_eta0, h_dopp, _ = line_opacity_ratios(h_lines, p, layer, logg, mh, 0.0)
+        h_damping = stark_damping(h_lines, h_dopp, layer.log_pe, layer.temperature)
         eta += atomic_opacity(wave, h_lines, p, h_eta0, h_dopp, h_damping)
     eta += molecular_opacity(
         wave,
-        temp,
+        layer.temperature,
         microturbulence(p, logg),
-        p.log_line_scale + p.log_molecule_scale - log_continuum(p, teff, logg, mh),
-        chem,
+        p.log_line_scale + p.log_molecule_scale - (layer.log_kappa - solar_layer(p).log_kappa),
+        layer.chem,
         species,
     )
     continuum = planck_surface_flux(wave, p.color_ratio * teff)
