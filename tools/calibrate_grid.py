@@ -9,7 +9,7 @@
   spectral-type relation on the Pecaut & Mamajek (2013) Teff scale. ``--fit-molecules`` scans
   ``log_molecule_scale`` and prints the value with the least rms Teff residual (3400-4000 K).
 
-Writes ``grid_calibration_sun.png``, ``grid_calibration_cat.png``,
+Writes ``grid_calibration_cat.png``,
 ``grid_calibration_tio5.png`` and ``grid_mdwarfs.png`` and prints the numbers.
 """
 
@@ -29,7 +29,7 @@ from pfsdenoise.atomic import atomic_path
 from pfsdenoise.grid import indices
 from pfsdenoise.grid.build import grid_wave
 from pfsdenoise.grid.linedata import load_sun_reference
-from pfsdenoise.grid.sun import MR_FWHM, MR_RANGE, SUN_PARAMS, compare_with_sun, gaussian_lsf
+from pfsdenoise.grid.sun import MR_FWHM, SUN_PARAMS, compare_with_sun, gaussian_lsf
 from pfsdenoise.grid.synthetic import ModelParameters, synthetic_spectrum
 
 CENARRO_FWHM = 1.5  # [A], resolution of the Cenarro et al. (2001) library
@@ -86,24 +86,10 @@ def main() -> None:
     if args.fit_molecules:
         print(f"best log_molecule_scale: {fit_molecule_scale(p):+.1f}")
 
-    # the Sun
+    # the Sun (its figure: tools/plot_grid.py, sun_comparison.png)
     r, rms = compare_with_sun(p)
     sw, sf, _ = load_sun_reference()
-    wave = grid_wave(6900.0, 9000.0, 50000)
-    flux, _ = synthetic_spectrum(wave, *SUN_PARAMS, p)
-    model = gaussian_lsf(wave, flux, np.hypot(MR_FWHM, 8000 / 5000))
-    sun = gaussian_lsf(sw, sf, MR_FWHM)
-    sel = (sw >= MR_RANGE[0]) & (sw <= MR_RANGE[1])
-    m = np.interp(sw[sel], wave, model)
-    fig, ax = plt.subplots(2, 1, figsize=(11, 6), sharex=True)
-    ax[0].plot(sw[sel] / 10, sun[sel] / np.median(sun[sel]), lw=0.7, label="Kurucz Sun")
-    ax[0].plot(sw[sel] / 10, m / np.median(m), lw=0.7, label="synthetic 5777/4.44/0/0")
-    ax[0].legend()
-    ax[0].set_title(f"after the MR LSF: Pearson r = {r:.4f}, rms = {100 * rms:.2f} %")
-    ax[1].plot(sw[sel] / 10, m / np.median(m) - sun[sel] / np.median(sun[sel]), lw=0.6)
-    ax[1].set_xlabel("vacuum wavelength [nm]")
-    ax[1].set_ylabel("model - Sun")
-    save(fig, out / "grid_calibration_sun.png")
+    wave = grid_wave(8430.0, 8820.0, 50000)
     # the Kurucz file is at R = 5000 (1.7 A at 8600 A): the model gets the same resolution
     cat_sun = indices.ca_triplet(sw, sf)
     cat_model_sun = indices.ca_triplet(wave, smoothed(wave, *SUN_PARAMS[:3], p, 8600.0 / 5000))
@@ -111,7 +97,6 @@ def main() -> None:
     print(f"CaT* Kurucz Sun {cat_sun['CaT*']:.2f} A, model {cat_model_sun['CaT*']:.2f} A")
 
     # Ca II triplet
-    wave = grid_wave(8430.0, 8820.0, 50000)
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.5))
     teffs = np.arange(3600.0, 7501.0, 300.0)
     for logg, style in ((1.5, "-"), (3.0, "--"), (4.5, ":")):

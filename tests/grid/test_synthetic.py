@@ -53,13 +53,16 @@ def test_paschen_lines_appear_in_hot_stars(wave):
     assert p12_depth(5000) < 0.1 < p12_depth(7000) < p12_depth(7500)
 
 
-def test_cn_bands_in_k_giants_not_in_m_dwarfs(wave):
-    def cn_step(teff, logg):
-        f, c = synthetic_spectrum(wave, teff, logg, 0.0, 0.0)
-        r = f / c
-        return band(wave, r, 7850, 7875) - band(wave, r, 7880, 7905)
+def test_cn_red_bands_in_k_giants_not_in_g_dwarfs():
+    wave = grid_wave(7870.0, 8000.0, 50000)  # CN red (2,0) band
+    no_molecules = ModelParameters(log_molecule_scale=-10.0)
 
-    assert cn_step(4500, 1.0) > 0.02 > cn_step(5500, 4.5)
+    def molecular_deficit(teff, logg):
+        f, c = synthetic_spectrum(wave, teff, logg, 0.0, 0.0)
+        f0, c0 = synthetic_spectrum(wave, teff, logg, 0.0, 0.0, no_molecules)
+        return (f0 / c0).mean() - (f / c).mean()
+
+    assert molecular_deficit(4500, 1.0) > 0.015 > 0.004 > molecular_deficit(5500, 4.5)
 
 
 def test_molecular_equilibrium_locks_carbon_in_co_and_titanium_in_tio():
