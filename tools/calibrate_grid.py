@@ -126,7 +126,10 @@ def main() -> None:
     ax[2].legend(fontsize=7)
     fig.tight_layout()
     save(fig, out / "grid_calibration_cat.png")
-    print("HB giants [Fe/H], model, AD91:", list(zip(HB_FEH, np.round(model, 2), np.round(ref, 2), strict=True)))
+    print(
+        "HB giants [Fe/H], model, AD91:",
+        list(zip(HB_FEH, np.round(model, 2), np.round(ref, 2), strict=True)),
+    )
 
     # TiO5
     tio = tio5_sequence(p)

@@ -5,18 +5,21 @@ A one-layer (Milne-Eddington-like) model, physically motivated and calibrated on
 * continuum: surface flux pi B_lambda(T_c) with a colour temperature T_c = ``color_ratio`` Teff;
 * atomic lines (Gaia-ESO list): line-to-continuum opacity ratio at line centre
   ``eta0 = K gf eps (N_stage / N_el) / U(T) 10^(-theta chi) (lambda / 8000 A) (c / v_D) / kappa_c``
-  at the formation temperature T = ``t_ratio`` Teff, with Saha ionization at an electron
-  pressure that scales with log g, [M/H] and Teff, and the H- continuous opacity
-  ``kappa_c ~ Pe theta^2.5 10^(0.754 theta)``; Voigt profiles (thermal + microturbulent Doppler
-  width, radiative + van der Waals damping, ABO cross-sections where the list gives them);
+  in the layer of :mod:`pfsdenoise.grid.atmosphere` (T = ``t_ratio`` Teff; electron pressure,
+  H density and the H- continuous opacity kappa_c from hydrostatic and ionization equilibrium),
+  with Saha ionization and the share of each element left free by the molecular equilibrium
+  (:mod:`pfsdenoise.grid.chemistry`); Voigt profiles (thermal + microturbulent Doppler width,
+  radiative + van der Waals damping, ABO cross-sections where the list gives them) for strong
+  lines, Gaussians summed by :mod:`pfsdenoise.grid.profiles` for weak ones;
 * hydrogen Paschen lines with Stark wings: :mod:`pfsdenoise.grid.hydrogen`;
-* molecular bands (TiO, VO, CN): :mod:`pfsdenoise.grid.molecules`;
+* molecular bands (TiO, VO, CN, CaH) from spectroscopic constants:
+  :mod:`pfsdenoise.grid.molecules`;
 * all opacity ratios add up to eta(lambda), and the residual flux is
   ``1 - r_max eta / (1 + eta)``: linear for weak lines, saturating cores, damping wings (the
   Milne-Eddington curve of growth).
 
 The numbers are named in :class:`ModelParameters`, defaults from the fit to the Sun
-(``tests/grid/test_sun_calibration.py`` checks it) and from textbook scalings (Gray, *The
+(``tests/grid/test_calibration.py`` checks it and the CaT and TiO5 relations) and from textbook scalings (Gray, *The
 Observation and Analysis of Stellar Photospheres*, 3rd ed., ch. 8-11 and 16).
 """
 
