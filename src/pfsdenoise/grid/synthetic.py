@@ -55,6 +55,15 @@ class ModelParameters:
     # of the model after the MR LSF to the Kurucz Sun over 710-885 nm (rms 1.0 %, r = 0.997).
     log_line_scale: float = 12.99
     r_max: float = 0.72
+    # Scale the Milne-Eddington source-function gradient beta with hc / (lambda k Teff) (grey
+    # atmosphere, Wien side of the Planck function; Gray 2005 ch. 13), about r_max at 8000 A in
+    # the Sun; False keeps r_max for every star and wavelength.
+    r_max_scales: bool = True
+    # Boundary temperature / Teff of the outer layers where the molecular bands form: their
+    # saturated depth is 1 - B(T0) / B(T_c). ~0.6 in the MARCS models of M stars (Gustafsson
+    # et al. 2008, A&A 486, 951: T(tau -> 0) ~ 0.55-0.65 Teff, non-grey molecular cooling);
+    # the grey value would be 0.84.
+    t0_ratio: float = 0.6
     # Formation temperature / Teff (Eddington T(tau) at tau ~ 0.2: (3/4 (0.2 + 2/3))^0.25).
     t_ratio: float = 0.87
     # Colour temperature of the red continuum / Teff (fit of the Kurucz solar continuum slope).
@@ -85,7 +94,7 @@ class ModelParameters:
     # log10 of the molecular line scale relative to log_line_scale: fit of the TiO5 index
     # (Reid, Hawley & Gizis 1995) of the solar-metallicity dwarfs to the spectral type-TiO5
     # relation and the Pecaut & Mamajek (2013) spectral type-Teff scale (tools/calibrate_grid.py).
-    log_molecule_scale: float = -0.4
+    log_molecule_scale: float = -0.7
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any] | None) -> ModelParameters:
@@ -111,6 +120,20 @@ def planck_surface_flux(wave: np.ndarray, temperature: float) -> np.ndarray:
 @cache
 def solar_layer(p: ModelParameters) -> Layer:
     return solve_layer(5777.0, 4.44, 0.0, 0.0, p.t_ratio, p.log_pe_sun)
+
+
+def largest_depth(p: ModelParameters, wave: np.ndarray, teff: float) -> np.ndarray:
+    """Milne-Eddington depth of a saturated line, r = (2 beta/3) / (1 + 2 beta/3).
+
+    The source function S = B(1 + beta tau) of a grey atmosphere has beta ~ d ln B / d ln T
+    ~ hc / (lambda k T) (Wien side), so beta scales as 1 / (lambda Teff) from the Sun's value
+    (``r_max`` at 8000 A): saturated lines are deeper in cool stars and in the blue.
+    """
+    if not p.r_max_scales:
+        return np.full_like(wave, p.r_max)
+    beta_sun = 1.5 * p.r_max / (1.0 - p.r_max)
+    two_beta_3 = (2.0 / 3.0) * beta_sun * (5777.0 / teff) * (8000.0 / wave)
+    return two_beta_3 / (1.0 + two_beta_3)
 
 
 def microturbulence(p: ModelParameters, logg: float) -> float:
@@ -234,7 +257,7 @@ def synthetic_spectrum(
         h_eta0, h_dopp, _ = line_opacity_ratios(h_lines, p, layer, logg, mh, 0.0)
         h_damping = stark_damping(h_lines, h_dopp, layer.log_pe, layer.temperature)
         eta += atomic_opacity(wave, h_lines, p, h_eta0, h_dopp, h_damping)
-    eta += molecular_opacity(
+    eta_mol = molecular_opacity(
         wave,
         layer.temperature,
         microturbulence(p, logg),
@@ -243,5 +266,12 @@ def synthetic_spectrum(
         species,
     )
     continuum = planck_surface_flux(wave, p.color_ratio * teff)
-    flux = continuum * (1.0 - p.r_max * eta / (1.0 + eta))
+    r_atom = largest_depth(p, wave, teff)
+    # molecular lines form in the outer layers: their saturated depth is set by the boundary
+    # temperature (residual flux B(T0) / B(T_c)); a blend saturates at the opacity-weighted depth
+    r_mol = 1.0 - planck_surface_flux(wave, p.t0_ratio * teff) / continuum
+    r_mol = np.maximum(r_mol, r_atom)
+    total = eta + eta_mol
+    depth = (r_atom * eta + r_mol * eta_mol) / np.maximum(total, 1e-300)
+    flux = continuum * (1.0 - depth * total / (1.0 + total))
     return flux, continuum
