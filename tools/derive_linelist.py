@@ -47,7 +47,7 @@ REFERENCE = [(2700, -1.0), (3500, -0.5), (4500, 0.0), (5500, 1.0), (6500, 1.5), 
 METAL_HEADROOM = 1.0
 # Strength-index cut: -13.5 keeps lines down to ~1 % depth at R = 50000 in the Sun (Fe I lines
 # with index ~ -10.5 are strong and saturated there); weaker lines do not survive the MR LSF.
-STRENGTH_CUT = -13.5
+STRENGTH_CUT = -15.0
 
 
 def read_member(tar: tarfile.TarFile, name: str) -> str:

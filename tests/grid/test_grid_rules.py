@@ -28,7 +28,8 @@ def test_demo_grid_dry_run():
     )
     text = out.stdout + out.stderr
     assert out.returncode == 0, text[-2000:]
-    assert re.search(r"grid_slice\s+10\b", text), text[-2000:]
+    n_teff = len(yaml.safe_load((ROOT / "config.yaml").read_text())["grid"]["axes"]["teff"])
+    assert re.search(rf"grid_slice\s+{n_teff}\b", text), text[-2000:]
     assert re.search(r"grid_merge\s+1\b", text)
 
 

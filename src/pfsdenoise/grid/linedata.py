@@ -33,7 +33,8 @@ class LineData:
     is_alpha: np.ndarray
 
 
-def _read(name: str) -> pd.DataFrame:
+def read_data(name: str) -> pd.DataFrame:
+    """A committed CSV table of pfsdenoise.data (comment lines start with #)."""
     path = resources.files("pfsdenoise.data") / name
     with resources.as_file(path) as p:
         return pd.read_csv(p, comment="#")
@@ -42,9 +43,9 @@ def _read(name: str) -> pd.DataFrame:
 @cache
 def load_lines(wave_min: float = 0.0, wave_max: float = np.inf) -> LineData:
     """Lines with vacuum wavelength in [wave_min, wave_max], joined with their species data."""
-    lines = _read("linelist_gaiaeso.csv")
+    lines = read_data("linelist_gaiaeso.csv")
     lines = lines[(lines.wave_vac >= wave_min) & (lines.wave_vac <= wave_max)]
-    species = _read("linelist_species.csv")
+    species = read_data("linelist_species.csv")
     coeffs = [f"a{k}" for k in range(6)]
     neutral = species[species.ion == 1].set_index("z")
     ion = species[species.ion == 2].set_index("z")
@@ -69,5 +70,5 @@ def load_lines(wave_min: float = 0.0, wave_max: float = np.inf) -> LineData:
 @cache
 def load_sun_reference() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Kurucz Sun (R = 5000, vacuum): wavelength [A], flux and continuum [FLAM]."""
-    sun = _read("sun_kurucz_mr.csv")
+    sun = read_data("sun_kurucz_mr.csv")
     return sun.wave.to_numpy(), sun.flux.to_numpy(), sun.continuum.to_numpy()
