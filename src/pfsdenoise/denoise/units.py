@@ -36,9 +36,8 @@ _ALIASES = {
     "angstroms": "Angstrom",
     "electrons": "electron",
     "counts": "count",
-    "e-": "electron",
 }
-_TOKEN = re.compile(r"(?<![A-Za-z])(" + "|".join(map(re.escape, _ALIASES)) + r")(?![A-Za-z])")
+_TOKEN = re.compile(r"(?<![A-Za-z0-9.])(" + "|".join(map(re.escape, _ALIASES)) + r")(?![A-Za-z])")
 
 
 class UnitError(ValueError):
