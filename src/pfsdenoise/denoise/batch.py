@@ -16,7 +16,7 @@ from typing import Any
 
 from pfsdenoise.denoise.api import SpectrumDenoiser
 from pfsdenoise.denoise.inputs import ReadOptions, describe
-from pfsdenoise.denoise.output import output_paths
+from pfsdenoise.denoise.output import Outcome, output_paths
 from pfsdenoise.denoise.run import CODE_FILES, card_checksum, denoise_file
 
 log = logging.getLogger(__name__)
@@ -110,16 +110,58 @@ def run_batch(
             summary.append(SummaryRow(str(path), "-", float("nan"), "", f"failed: {exc}"))
             failed += 1
             continue
-        summary.extend(
-            SummaryRow(str(path), describe(o.ids), o.snr, short_warnings(o.warnings), o.status)
-            for o in outcomes
-        )
+        summary.extend(summary_rows(path, outcomes))
     return summary, failed
+
+
+def summary_rows(path: str | Path, outcomes: Iterable[Outcome]) -> list[SummaryRow]:
+    """One summary line per spectrum of a file."""
+    return [
+        SummaryRow(str(path), describe(o.ids), o.snr, short_warnings(o.warnings), o.status)
+        for o in outcomes
+    ]
 
 
 def short_warnings(warnings: list[str]) -> str:
     """The warnings' headlines (their text up to the first colon; the log has the rest)."""
     return "; ".join(w.split(":")[0] for w in warnings)
+
+
+def denoise_one(
+    model_path: str | Path,
+    path: str | Path,
+    out: str | Path,
+    *,
+    options: Mapping[str, Any],
+    provenance: Mapping[str, Any] | None = None,
+) -> list[SummaryRow]:
+    """Denoise one file into ``out`` (the workflow's ``apply`` job); raises when it fails.
+
+    ``options``: :class:`ReadOptions` fields (``mask_planes`` None = the default planes) and
+    ``batch_size``, ``device``; ``provenance``: the job's record (the model's is added).
+    """
+    from pfsdenoise.denoise.api import load_spectrum_denoiser
+    from pfsdenoise.provenance import make_record
+
+    read = {k: v for k, v in options.items() if k not in ("batch_size", "device")}
+    if read.get("mask_planes") is None:
+        read.pop("mask_planes", None)
+    else:
+        read["mask_planes"] = tuple(p.upper() for p in read["mask_planes"])
+    model = load_spectrum_denoiser(model_path, options.get("device", "auto"))
+    record = dict(provenance or make_record("denoise", config=options, inputs=[path, model_path]))
+    record.update(base_record(model, options))
+    batch_size = int(options.get("batch_size", 256))
+    try:
+        outcomes = denoise_file(
+            model, path, out, ReadOptions(**read), record, batch_size=batch_size
+        )
+    except Exception as exc:  # the log names the file and the reason, then the job fails
+        log.error("%s: failed: %s", path, exc)
+        raise
+    rows = summary_rows(path, outcomes)
+    log.info("summary:\n%s", format_summary(rows))
+    return rows
 
 
 def format_summary(rows: list[SummaryRow]) -> str:
