@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from denoise_helpers import ErrorModel
-from pfs_files import bits, to_njy, write_target_spectra
 
 from pfsdenoise.cli import main
 from pfsdenoise.denoise.api import SpectrumDenoiser, load_spectrum_denoiser
@@ -16,6 +15,7 @@ from pfsdenoise.denoise.formats import read_input
 from pfsdenoise.denoise.hdus import read_rows
 from pfsdenoise.denoise.inputs import ReadOptions
 from pfsdenoise.denoise.run import card_checksum
+from pfsdenoise.denoise.testdata import bits, to_njy, write_target_spectra
 from pfsdenoise.learn.testdata import toy_spectra
 from pfsdenoise.provenance import file_checksum, read_record
 
@@ -125,7 +125,7 @@ def test_selection_by_target_and_object(tmp_path, model_path):
 
 
 def test_objid_selection_of_a_pfsarm_explains_where_objids_are(tmp_path, model_path):
-    from pfs_files import write_fiber_array_set
+    from pfsdenoise.denoise.testdata import write_fiber_array_set
 
     t = toy_spectra(2, np.random.default_rng(0), WAVE)
     path = write_fiber_array_set(
@@ -160,3 +160,21 @@ def test_generic_tables_take_sigma_variance_or_inverse_variance(tmp_path, model_
     np.testing.assert_allclose(src.sigma[0], sigma, rtol=1e-6)
     assert np.array_equal(src.mask[0], t["mask"][0])
     assert (name == "ERROR") != any("named like" in n for n in src.notes)
+
+
+def test_gzipped_input_and_denoising_a_denoised_file(tmp_path, model_path):
+    import gzip
+
+    path = calibrated(tmp_path / "pfsCalibrated-z.fits")
+    packed = tmp_path / "pfsCalibrated-z.fits.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    model = load_spectrum_denoiser(model_path, "cpu")
+    _, failed = run_batch(model, [packed], tmp_path / "a", ReadOptions())
+    assert failed == 0
+    first = tmp_path / "a" / packed.name
+    assert first.read_bytes()[:2] == b"\x1f\x8b"  # written gzip-compressed, as named
+    _, failed = run_batch(model, [first], tmp_path / "b", ReadOptions())
+    assert failed == 0
+    with fits.open(first) as a, fits.open(tmp_path / "b" / packed.name) as b:
+        assert [h.name for h in b].count("DENOISED") == 1
+        np.testing.assert_array_equal(a["DENOISED"].data, b["DENOISED"].data)

@@ -6,15 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from astropy.io import fits
-from pfs_files import (
-    PLANES,
-    bits,
-    from_njy,
-    to_njy,
-    write_fiber_array_set,
-    write_single,
-    write_target_spectra,
-)
 
 from pfsdenoise.cli import main
 from pfsdenoise.denoise.api import load_spectrum_denoiser
@@ -23,6 +14,15 @@ from pfsdenoise.denoise.hdus import read_rows
 from pfsdenoise.denoise.inputs import ReadOptions
 from pfsdenoise.denoise.masks import DOMAIN_WARNING, MASKED, NOT_DENOISED, OUTSIDE_ARM
 from pfsdenoise.denoise.products import ProductError, recognise
+from pfsdenoise.denoise.testdata import (
+    PLANES,
+    bits,
+    from_njy,
+    to_njy,
+    write_fiber_array_set,
+    write_single,
+    write_target_spectra,
+)
 from pfsdenoise.learn.testdata import toy_spectra
 
 WAVE = np.linspace(8400.0, 8700.0, 512)
@@ -140,6 +140,13 @@ def test_calibrated_layouts_denoise_and_read_back(tmp_path, toy, model_path, lay
     result = out / path.name
     with fits.open(path) as a, fits.open(result) as b:
         assert [h.name for h in b][: len(a)] == [h.name for h in a]
+        b.verify("exception")
+        for x, y in zip(a[1:], b[1 : len(a)], strict=True):  # the product's HDUs, unchanged
+            assert x.header == y.header and type(x) is type(y)
+            if isinstance(x, fits.BinTableHDU):
+                assert x.data.tobytes() == y.data.tobytes()
+            else:
+                np.testing.assert_array_equal(x.data, y.data)
         assert {"DENOISED", "DENOISED_MASK", "DENOISED_INFO"} <= {h.name for h in b}
         assert type(b["DENOISED"]) is type(a["FLUX"])
         assert b["DENOISED"].header["BUNIT"] == "nJy"

@@ -6,9 +6,9 @@ import astropy.units as u
 import numpy as np
 import pytest
 from denoise_helpers import ErrorModel
-from pfs_files import to_njy
 
 from pfsdenoise.denoise.api import SpectrumDenoiser, SpectrumError, load_spectrum_denoiser
+from pfsdenoise.denoise.testdata import to_njy
 from pfsdenoise.learn.testdata import toy_spectra
 
 specutils = pytest.importorskip("specutils")

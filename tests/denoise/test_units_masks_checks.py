@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from pfsdenoise.denoise.checks import domain_warnings
+from pfsdenoise.denoise.checks import domain_warnings, unit_warnings
 from pfsdenoise.denoise.masks import mask_planes, rejected
 from pfsdenoise.denoise.units import UnitError, flambda_factor, flux_kind, parse_unit, to_angstrom
 
@@ -78,12 +78,12 @@ def spectrum(snr=20.0, n=400, seed=0):
 def test_domain_checks():
     flux, sigma, good = spectrum()
     card = {"snr": {"min": 3.0, "max": 100.0}}
-    assert domain_warnings(flux, sigma, good, flux_kind="f_nu", flux_unit=u.nJy, card=card) == []
-    warns = domain_warnings(flux, sigma**2, good, flux_kind="f_nu", flux_unit=u.nJy, card=card)
+    assert domain_warnings(flux, sigma, good, card=card) == []
+    warns = domain_warnings(flux, sigma**2, good, card=card)
     assert any(w.startswith("sigma looks like a variance") for w in warns)
-    low = domain_warnings(*spectrum(snr=1.0), flux_kind="f_nu", flux_unit=u.nJy, card=card)
+    low = domain_warnings(*spectrum(snr=1.0), card=card)
     assert [w.split(" ")[0] for w in low] == ["S/N"]
-    absurd = domain_warnings(flux, sigma * 1e5, good, flux_kind="f_nu", flux_unit=u.nJy, card={})
+    absurd = domain_warnings(flux, sigma * 1e5, good, card={})
     assert any(w.startswith("median sigma/flux") for w in absurd)
-    counts = domain_warnings(flux, sigma, good, flux_kind="counts", flux_unit=u.electron, card={})
-    assert counts[0].startswith("uncalibrated flux (electron)")
+    assert unit_warnings("counts", u.electron)[0].startswith("uncalibrated flux (electron)")
+    assert unit_warnings("f_nu", u.nJy) == []

@@ -2,12 +2,11 @@
 per file; a bad file fails its job only; with no inputs configured nothing is planned.
 
 Fast: a small untrained model file (pfsdenoise.learn.checkpoint) instead of a trained one, and
-two pfsCalibrated files in the datamodel layout (tests/denoise/pfs_files.py).
+two pfsCalibrated files in the datamodel layout (pfsdenoise.denoise.testdata).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +14,13 @@ import pytest
 import torch
 import yaml
 from astropy.io import fits
-from tiny_workflow import REPO, copy_workflow, snakemake, tail
+from tiny_workflow import copy_workflow, snakemake, tail
 
+from pfsdenoise.denoise.testdata import bits, to_njy, write_target_spectra
 from pfsdenoise.learn.checkpoint import model_payload, save_torch_atomic
 from pfsdenoise.learn.models import build_model
 from pfsdenoise.learn.testdata import toy_spectra
 from pfsdenoise.provenance import read_record
-
-sys.path.insert(0, str(REPO / "tests" / "denoise"))  # the datamodel fixture writers
-from pfs_files import bits, to_njy, write_target_spectra
 
 pytestmark = pytest.mark.slow
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from pfsdenoise.denoise.arm import ArmGrid, Placement, SpectrumError
 from pfsdenoise.denoise.rebin import MIN_COVERAGE, rebin, rebin_mean
-from pfsdenoise.denoise.units import flambda_factor, to_angstrom
+from pfsdenoise.denoise.units import flambda_factor, parse_unit, to_angstrom
 from pfsdenoise.spectrum import masked_median
 
 __all__ = ["Denoised", "SpectrumDenoiser", "SpectrumError", "load_spectrum_denoiser"]
@@ -309,14 +309,18 @@ class SpectrumDenoiser:
         **options: Any,
     ) -> Denoised:
         """:meth:`denoise` for wavelengths in ``wave_unit`` and flux in ``flux_unit`` (astropy
-        units; f_ν is converted to f_λ and back, so ``flux`` and ``sigma`` of the result are in
+        units or their names; f_ν is converted to f_λ and back, so ``flux`` and ``sigma`` of the result are in
         ``flux_unit``). ``air``: wavelengths are in air (converted to vacuum)."""
         source = options.get("source", "input")
+        wave_unit = parse_unit(wave_unit, "wave", source)
+        flux_unit = parse_unit(flux_unit, "flux", source)
         ragged = isinstance(flux, list | tuple)
         if ragged:
             waves = wave if isinstance(wave, list | tuple) else [wave] * len(flux)
-            wave_aa: Any = [to_angstrom(w, wave_unit, air=air, source=source) for w in waves]
-            factor: Any = [flambda_factor(w, flux_unit) for w in wave_aa]
+            cuts = np.cumsum([np.size(w) for w in waves])[:-1]
+            flat = to_angstrom(np.concatenate(waves), wave_unit, air=air, source=source)
+            wave_aa: Any = np.split(flat, cuts)  # one unit conversion for all rows
+            factor: Any = np.split(flambda_factor(flat, flux_unit), cuts)
             f_in = [np.asarray(f) * k for f, k in zip(flux, factor, strict=True)]
             s_in = [np.asarray(s) * k for s, k in zip(sigma, factor, strict=True)]
         else:

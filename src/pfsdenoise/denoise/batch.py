@@ -77,23 +77,22 @@ def run_batch(
 
     Raises before any work when an output would overwrite an input or two inputs share a name.
     """
-    from pfsdenoise.provenance import make_record
+    from pfsdenoise.provenance import file_checksum, make_record
 
     files, summary = expand_inputs(items)
     out_dir = Path(out_dir)
     outputs = output_paths(files, out_dir)
     selection = {k: list(v) for k, v in (selection or {}).items()}
     base = base_record(model, {**asdict(opts), **selection, "batch_size": batch_size})
+    # The model's checksum and the code hash once; each file adds its own checksum.
+    job = make_record(
+        "denoise", config=base["options"], inputs=[model.path], code=CODE_FILES, extra=base
+    )
     failed = len(summary)
     for path, out in zip(files, outputs, strict=True):
         try:
-            record = make_record(
-                "denoise",
-                config=base["options"],
-                inputs=[path, model.path],
-                code=CODE_FILES,
-                extra=base,
-            )
+            mine = {"path": str(path), "checksum": file_checksum(path)}
+            record = {**job, "inputs": [mine, *job["inputs"]]}
             outcomes = denoise_file(
                 model,
                 path,

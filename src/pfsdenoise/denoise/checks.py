@@ -46,23 +46,22 @@ def der_noise(flux: np.ndarray) -> float:
     return float(1.482602 / np.sqrt(6.0) * np.median(np.abs(2 * flux[2:-2] - flux[:-4] - flux[4:])))
 
 
+def unit_warnings(flux_kind: str, flux_unit: Any) -> list[str]:
+    """Warnings about a file's flux unit (the same for all its spectra)."""
+    if flux_kind != "counts":
+        return []
+    return [
+        f"uncalibrated flux ({flux_unit}): the model was trained on flux-calibrated spectra "
+        "(f_lambda), whose continuum is not the throughput curve; use pfsSingle, "
+        "pfsCalibrated or pfsCoadd where you can"
+    ]
+
+
 def domain_warnings(
-    flux: np.ndarray,
-    sigma: np.ndarray,
-    good: np.ndarray,
-    *,
-    flux_kind: str,
-    flux_unit: Any,
-    card: Mapping[str, Any],
+    flux: np.ndarray, sigma: np.ndarray, good: np.ndarray, *, card: Mapping[str, Any]
 ) -> list[str]:
     """Warnings about one spectrum (native units; ``good``: usable pixels inside the arm)."""
-    out = []
-    if flux_kind == "counts":
-        out.append(
-            f"uncalibrated flux ({flux_unit}): the model was trained on flux-calibrated spectra "
-            "(f_lambda), whose continuum is not the throughput curve; use pfsSingle, "
-            "pfsCalibrated or pfsCoadd where you can"
-        )
+    out: list[str] = []
     if good.sum() < MIN_PIXELS:
         return out
     f, s = flux[good], sigma[good]

@@ -46,7 +46,7 @@ def detect_format(path: Path) -> str:
         head = fh.read(9)
     if head.startswith(b"PAR1"):
         return "parquet"
-    if head == b"SIMPLE  =":
+    if head == b"SIMPLE  =" or head.startswith(b"\x1f\x8b"):  # FITS, or gzip-compressed FITS
         return "fits"
     raise InputFormatError(f"{path}: neither a FITS file nor a Parquet shard (starts {head!r})")
 

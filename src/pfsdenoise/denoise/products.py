@@ -261,16 +261,18 @@ def _read_target_spectra(
     notes: list[str] = []
     obs_target = _column(hdul, "OBSERVATIONS", "targetId")
     obs_fiber = _column(hdul, "OBSERVATIONS", "fiberId")
-    ids = []
-    for i, tid in enumerate(target_ids):
-        fibers = (
-            sorted({int(f) for t, f in zip(obs_target, obs_fiber, strict=True) if int(t) == tid})
-            if obs_target is not None and obs_fiber is not None
-            else []
-        )
-        ids.append(
-            {"targetId": tid, "objId": int(obj[i]) if obj is not None else None, "fiberId": fibers}
-        )
+    fibers: dict[int, set[int]] = {}
+    if obs_target is not None and obs_fiber is not None:
+        for t, f in zip(obs_target.tolist(), obs_fiber.tolist(), strict=True):
+            fibers.setdefault(int(t), set()).add(int(f))
+    ids = [
+        {
+            "targetId": tid,
+            "objId": int(obj[i]) if obj is not None else None,
+            "fiberId": sorted(fibers.get(tid, ())),
+        }
+        for i, tid in enumerate(target_ids)
+    ]
     return InputSpectra(
         path,
         product,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from pfsdenoise.denoise.api import SpectrumDenoiser
-from pfsdenoise.denoise.checks import domain_warnings, snr
+from pfsdenoise.denoise.checks import domain_warnings, snr, unit_warnings
 from pfsdenoise.denoise.formats import read_input
 from pfsdenoise.denoise.inputs import InputSpectra, ReadOptions, describe, select
 from pfsdenoise.denoise.masks import DOMAIN_WARNING, MASKED, NOT_DENOISED, OUTSIDE_ARM
@@ -70,7 +70,9 @@ def denoise_spectra(model: SpectrumDenoiser, src: InputSpectra, batch_size: int 
         source=str(src.path),
         errors="flag",
     )
-    kind = flux_kind(src.flux_unit)
+    file_warns = unit_warnings(flux_kind(src.flux_unit), src.flux_unit)
+    for text in file_warns:  # once per file; every spectrum carries it in the output
+        log.warning("%s: %s", src.path, text)
     flux, bits, sigma, outcomes = [], [], [], []
     for i, (f, s, m) in enumerate(zip(src.flux, src.sigma, src.mask, strict=True)):
         ids, row = src.ids[i], src.rows[i]
@@ -84,11 +86,10 @@ def denoise_spectra(model: SpectrumDenoiser, src: InputSpectra, batch_size: int 
         outside = res.outside[i]
         with np.errstate(invalid="ignore"):
             usable = ~m & np.isfinite(f) & np.isfinite(s) & (s > 0)
-        warns = domain_warnings(
-            f, s, usable & ~outside, flux_kind=kind, flux_unit=src.flux_unit, card=model.card
-        )
-        for text in warns:
+        own = domain_warnings(f, s, usable & ~outside, card=model.card)
+        for text in own:
             log.warning("%s: %s: %s", src.path, describe(ids), text)
+        warns = file_warns + own
         b = np.where((res.mask[i] | ~usable) & ~outside, MASKED, 0) | np.where(
             outside, OUTSIDE_ARM, 0
         )

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from pfsdenoise.denoise.arm import SpectrumError
-from pfsdenoise.denoise.checks import domain_warnings
+from pfsdenoise.denoise.checks import domain_warnings, unit_warnings
 from pfsdenoise.denoise.units import flux_kind
 
 log = logging.getLogger(__name__)
@@ -65,16 +65,15 @@ def denoise_spectrum(model: Any, spectrum: Any, *, air: bool = False, batch_size
         source="spectrum",
         errors="raise",
     )
-    kind = flux_kind(flux.unit)
+    for text in unit_warnings(flux_kind(flux.unit), flux.unit):
+        log.warning("spectrum: %s", text)
     rows = zip(
         np.atleast_2d(flux.value), np.atleast_2d(sigma), np.atleast_2d(res.mask), strict=True
     )
     for row, (f, s, masked) in enumerate(rows):
         with np.errstate(invalid="ignore"):
             good = ~masked & np.isfinite(f) & np.isfinite(s) & (s > 0)
-        for text in domain_warnings(
-            f, s, good, flux_kind=kind, flux_unit=flux.unit, card=model.card
-        ):
+        for text in domain_warnings(f, s, good, card=model.card):
             log.warning("spectrum %d: %s", row, text)
     uncertainty = StdDevUncertainty(res.sigma * flux.unit) if res.sigma is not None else None
     return type(spectrum)(

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from typing import Any
@@ -82,6 +83,7 @@ def to_angstrom(
     return wave
 
 
+@functools.lru_cache(maxsize=64)
 def flux_kind(unit: u.UnitBase | None) -> str:
     """``f_lambda``, ``f_nu`` (or photon flux densities), ``counts`` or ``unknown``."""
     if unit is None:

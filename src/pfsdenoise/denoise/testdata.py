@@ -1,9 +1,9 @@
-"""Writers of test files in the exact HDU layouts of the Subaru PFS datamodel (datamodel.txt and
-its python package: PfsFiberArray/PfsSimpleSpectrum._writeImpl for pfsSingle/pfsObject,
-PfsTargetSpectra.writeFits for pfsCalibrated/pfsCoadd, PfsFiberArraySet.writeFits for
-pfsArm/pfsMerged). Written here from the spec; the datamodel package is not used.
+"""Stand-in PFS files for the tests and benchmarks: not real data, real layouts.
 
-A module of its own (not conftest.py) so that test modules import it by a unique name.
+Writers of the exact HDU layouts of the Subaru PFS datamodel (datamodel.txt and its python
+package: PfsFiberArray/PfsSimpleSpectrum._writeImpl for pfsSingle/pfsObject,
+PfsTargetSpectra.writeFits for pfsCalibrated/pfsCoadd, PfsFiberArraySet.writeFits for
+pfsArm/pfsMerged), written here from the spec; the datamodel package is not used.
 """
 
 from __future__ import annotations
