@@ -7,7 +7,7 @@ import pytest
 from astropy.io import fits
 
 from pfsdenoise.cli import main
-from pfsdenoise.denoise.api import SpectrumError, load_spectrum_denoiser, norm_window
+from pfsdenoise.denoise.api import SpectrumError, norm_window
 from pfsdenoise.denoise.formats import InputFormatError, read_input
 from pfsdenoise.denoise.inputs import ReadOptions
 from pfsdenoise.denoise.rebin import pixel_edges, rebin_matrix
@@ -23,11 +23,6 @@ SCALE = 3e-17
 
 def rms(a: np.ndarray, b: np.ndarray, use: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a - b)[use] ** 2)))
-
-
-@pytest.fixture(scope="module")
-def model(model_path):
-    return load_spectrum_denoiser(model_path, "cpu")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import pytest
 from astropy.io import fits
 
 from pfsdenoise.cli import main
-from pfsdenoise.denoise.api import load_spectrum_denoiser
 from pfsdenoise.denoise.formats import read_input
 from pfsdenoise.denoise.hdus import read_rows
 from pfsdenoise.denoise.inputs import ReadOptions
@@ -29,11 +28,6 @@ WAVE = np.linspace(8400.0, 8700.0, 512)
 """The test model's grid [Å] (conftest.py)."""
 NM = WAVE / 10
 SINGLE = "pfsSingle-90006-00001-1,1-0000000002468ace-097821.fits"
-
-
-@pytest.fixture(scope="module")
-def model(model_path):
-    return load_spectrum_denoiser(model_path, "cpu")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from denoise_helpers import ErrorModel
 
-from pfsdenoise.denoise.api import SpectrumDenoiser, SpectrumError, load_spectrum_denoiser
+from pfsdenoise.denoise.api import SpectrumDenoiser, SpectrumError
 from pfsdenoise.denoise.testdata import to_njy
 from pfsdenoise.learn.testdata import toy_spectra
 
@@ -17,11 +17,6 @@ from astropy.nddata import InverseVariance, StdDevUncertainty, VarianceUncertain
 WAVE = np.linspace(8400.0, 8700.0, 512)
 NM = WAVE / 10
 SPECTRUM = getattr(specutils, "Spectrum", None) or specutils.Spectrum1D
-
-
-@pytest.fixture(scope="module")
-def model(model_path):
-    return load_spectrum_denoiser(model_path, "cpu")
 
 
 @pytest.fixture(scope="module")

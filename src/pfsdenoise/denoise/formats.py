@@ -120,20 +120,18 @@ def _read_parquet(path: Path) -> InputSpectra:
     n = len(flux)
     ids = [{"spectrum_id": s} for s in batch.params.get("spectrum_id", [None] * n)]
     return InputSpectra(
-        path,
-        "parquet",
-        [batch.wave] * n,
-        list(flux.astype(np.float64)),
-        list(batch.spectra["sigma"].astype(np.float64)),
-        list(mask),
-        parse_unit("Angstrom", "wave"),
-        None,
-        False,
-        ids,
-        list(range(n)),
-        n,
-        [],
-        {"kind": "parquet", "batch": batch},
+        path=path,
+        product="parquet",
+        wave=[batch.wave] * n,
+        flux=list(flux.astype(np.float64)),
+        sigma=list(batch.spectra["sigma"].astype(np.float64)),
+        mask=list(mask),
+        wave_unit=parse_unit("Angstrom", "wave"),
+        flux_unit=None,
+        air=False,
+        ids=ids,
+        notes=[],
+        extra={"kind": "parquet", "batch": batch},
     )
 
 
@@ -196,20 +194,18 @@ def _read_table(path: Path, index: int, table: Any, opts: ReadOptions) -> InputS
         else "fits-table"
     )
     return InputSpectra(
-        path,
-        kind,
-        waves,
-        flux,
-        sigma,
-        masks,
-        wave_unit,
-        flux_unit,
-        opts.air,
-        [{} for _ in range(n)],
-        list(range(n)),
-        n,
-        notes,
-        {"kind": kind, "hdu": index, "flux_column": flux_name},
+        path=path,
+        product=kind,
+        wave=waves,
+        flux=flux,
+        sigma=sigma,
+        mask=masks,
+        wave_unit=wave_unit,
+        flux_unit=flux_unit,
+        air=opts.air,
+        ids=[{} for _ in range(n)],
+        notes=notes,
+        extra={"kind": kind, "hdu": index},
     )
 
 
@@ -233,18 +229,16 @@ def _read_image(path: Path, hdul: Any, opts: ReadOptions) -> InputSpectra:
     )
     flux_unit = parse_unit(opts.flux_unit or hdr.get("BUNIT"), "flux", str(path))
     return InputSpectra(
-        path,
-        "fits-image",
-        [wave],
-        [flux],
-        [sigma],
-        [~np.isfinite(flux)],
-        wave_unit,
-        flux_unit,
-        opts.air or air,
-        [{}],
-        [0],
-        1,
-        notes,
-        {"kind": "fits-image"},
+        path=path,
+        product="fits-image",
+        wave=[wave],
+        flux=[flux],
+        sigma=[sigma],
+        mask=[~np.isfinite(flux)],
+        wave_unit=wave_unit,
+        flux_unit=flux_unit,
+        air=opts.air or air,
+        ids=[{}],
+        notes=notes,
+        extra={"kind": "fits-image"},
     )

@@ -37,8 +37,9 @@ class InputSpectra:
     """The spectra of one file in its own units, one 1-D array each (lengths may differ).
 
     ``sigma`` is 1σ (variances were square-rooted on reading, see ``notes``); ``mask`` True =
-    rejected pixel. ``rows``: position of each spectrum among the file's ``n_rows`` (the
-    writer puts results there); ``extra``: what the writer of this format needs.
+    rejected pixel. ``extra``: what the writer of this format needs. ``rows``: position of each
+    spectrum among the file's ``n_rows`` (the writer puts results there; default: all, in
+    order).
     """
 
     path: Path
@@ -51,10 +52,17 @@ class InputSpectra:
     flux_unit: u.UnitBase | None
     air: bool
     ids: list[dict[str, Any]]
-    rows: list[int]
-    n_rows: int
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    rows: list[int] | None = None
+    n_rows: int | None = None
+
+    def __post_init__(self) -> None:
+        """Spectra in file order unless ``rows`` says otherwise."""
+        if self.rows is None:
+            self.rows = list(range(len(self.flux)))
+        if self.n_rows is None:
+            self.n_rows = len(self.rows)
 
     def __len__(self) -> int:
         return len(self.flux)

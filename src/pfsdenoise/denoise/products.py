@@ -201,20 +201,18 @@ def _read_single(path: Path, hdul: fits.HDUList, product: str, opts: ReadOptions
             "the model is for the medium-resolution red arm"
         )
     return InputSpectra(
-        path,
-        product,
-        [wave],
-        [flux],
-        [sigma],
-        [rejected(mask_hdu.data, planes, opts.mask_planes)],
-        wave_unit,
-        flux_unit,
-        air,
-        [_single_id(hdul)],
-        [0],
-        1,
-        notes,
-        {"flux_hdu": "FLUX", "planes": planes},
+        path=path,
+        product=product,
+        wave=[wave],
+        flux=[flux],
+        sigma=[sigma],
+        mask=[rejected(mask_hdu.data, planes, opts.mask_planes)],
+        wave_unit=wave_unit,
+        flux_unit=flux_unit,
+        air=air,
+        ids=[_single_id(hdul)],
+        notes=notes,
+        extra={"flux_hdu": "FLUX"},
     )
 
 
@@ -237,6 +235,55 @@ def _target_planes(hdul: fits.HDUList, n: int) -> list[dict[str, int]]:
     return out
 
 
+def _spectra_hdus(
+    hdul: fits.HDUList, path: Path, product: str, n: int, what: str
+) -> tuple[Any, list, list, list, list]:
+    """FLUX (the HDU and its rows), WAVELENGTH, MASK and COVAR rows of ``n`` spectra; a single
+    WAVELENGTH array is shared by all (pfsCoadd, pfsMerged: datamodel.txt)."""
+    flux_hdu = _hdu(hdul, "FLUX", path, product, "the spectra")
+    flux = read_rows(flux_hdu)
+    waves = read_rows(_hdu(hdul, "WAVELENGTH", path, product, "one array, or one per spectrum"))
+    if len(waves) == 1 and n > 1:
+        waves = waves * n
+    masks = read_rows(_hdu(hdul, "MASK", path, product, "the pixel masks"), np.int64)
+    covar = plane_rows(_hdu(hdul, "COVAR", path, product, "row 0 is the variance"))
+    for name, rows in (("FLUX", flux), ("WAVELENGTH", waves), ("MASK", masks), ("COVAR", covar)):
+        if len(rows) != n:
+            raise ProductError(f"{path}: {name} has {len(rows)} spectra for {n} {what}")
+    return flux_hdu, flux, waves, masks, covar
+
+
+def _spectra(
+    path: Path,
+    product: str,
+    opts: ReadOptions,
+    flux_hdu: Any,
+    waves: list,
+    flux: list,
+    covar: list,
+    masks: list,
+    ids: list[dict[str, Any]],
+) -> InputSpectra:
+    """The spectra of a multi-spectrum product in file order (σ from COVAR row 0)."""
+    wave_unit, flux_unit = _units(opts, flux_hdu.header, product, path)
+    notes: list[str] = []
+    sigma = [_sigma(c, notes) for c in covar]
+    return InputSpectra(
+        path=path,
+        product=product,
+        wave=waves,
+        flux=flux,
+        sigma=sigma,
+        mask=masks,
+        wave_unit=wave_unit,
+        flux_unit=flux_unit,
+        air=opts.air,
+        ids=ids,
+        notes=notes,
+        extra={"flux_hdu": "FLUX"},
+    )
+
+
 def _read_target_spectra(
     path: Path, hdul: fits.HDUList, product: str, opts: ReadOptions
 ) -> InputSpectra:
@@ -246,19 +293,8 @@ def _read_target_spectra(
     target_ids = [int(t) for t in _column(hdul, "TARGET", "targetId")]
     obj = _column(hdul, "TARGET", "objId")
     n = len(target_ids)
-    flux_hdu = _hdu(hdul, "FLUX", path, product, "the spectra")
-    flux = read_rows(flux_hdu)
-    waves = read_rows(_hdu(hdul, "WAVELENGTH", path, product, "one array, or one per object"))
-    if len(waves) == 1 and n > 1:  # one array shared by all spectra
-        waves = waves * n
-    masks = read_rows(_hdu(hdul, "MASK", path, product, "the pixel masks"), np.int64)
-    covar = plane_rows(_hdu(hdul, "COVAR", path, product, "row 0 is the variance"))
-    for name, rows in (("FLUX", flux), ("WAVELENGTH", waves), ("MASK", masks), ("COVAR", covar)):
-        if len(rows) != n:
-            raise ProductError(f"{path}: {name} has {len(rows)} spectra, TARGET {n} objects")
-    wave_unit, flux_unit = _units(opts, flux_hdu.header, product, path)
+    flux_hdu, flux, waves, masks, covar = _spectra_hdus(hdul, path, product, n, "TARGET objects")
     planes = _target_planes(hdul, n)
-    notes: list[str] = []
     obs_target = _column(hdul, "OBSERVATIONS", "targetId")
     obs_fiber = _column(hdul, "OBSERVATIONS", "fiberId")
     fibers: dict[int, set[int]] = {}
@@ -273,22 +309,8 @@ def _read_target_spectra(
         }
         for i, tid in enumerate(target_ids)
     ]
-    return InputSpectra(
-        path,
-        product,
-        waves,
-        flux,
-        [_sigma(c, notes) for c in covar],
-        [rejected(m, p, opts.mask_planes) for m, p in zip(masks, planes, strict=True)],
-        wave_unit,
-        flux_unit,
-        opts.air,
-        ids,
-        list(range(n)),
-        n,
-        notes,
-        {"flux_hdu": "FLUX", "planes": planes[0] if planes else {}},
-    )
+    masks = [rejected(m, p, opts.mask_planes) for m, p in zip(masks, planes, strict=True)]
+    return _spectra(path, product, opts, flux_hdu, waves, flux, covar, masks, ids)
 
 
 def _read_fiber_array_set(
@@ -307,32 +329,8 @@ def _read_fiber_array_set(
         int(f) for f in np.ravel(_hdu(hdul, "FIBERID", path, product, "fibre identifiers").data)
     ]
     n = len(fiber)
-    flux_hdu = _hdu(hdul, "FLUX", path, product, "the spectra")
-    flux = read_rows(flux_hdu)
-    waves = read_rows(_hdu(hdul, "WAVELENGTH", path, product, "one array per fibre"))
-    if len(waves) == 1 and n > 1:  # pfsMerged: "may be a single array" (datamodel.txt)
-        waves = waves * n
-    masks = read_rows(_hdu(hdul, "MASK", path, product, "the pixel masks"), np.int64)
-    covar = plane_rows(_hdu(hdul, "COVAR", path, product, "row 0 is the variance"))
-    for name, rows in (("FLUX", flux), ("WAVELENGTH", waves), ("MASK", masks), ("COVAR", covar)):
-        if len(rows) != n:
-            raise ProductError(f"{path}: {name} has {len(rows)} spectra, FIBERID {n} fibres")
+    flux_hdu, flux, waves, masks, covar = _spectra_hdus(hdul, path, product, n, "FIBERID fibres")
     planes = mask_planes(hdul[0].header) or mask_planes(hdul["MASK"].header)
-    wave_unit, flux_unit = _units(opts, flux_hdu.header, product, path)
-    notes: list[str] = []
-    return InputSpectra(
-        path,
-        product,
-        waves,
-        flux,
-        [_sigma(c, notes) for c in covar],
-        [rejected(m, planes, opts.mask_planes) for m in masks],
-        wave_unit,
-        flux_unit,
-        opts.air,
-        [{"fiberId": [f]} for f in fiber],
-        list(range(n)),
-        n,
-        notes,
-        {"flux_hdu": "FLUX", "planes": planes},
-    )
+    masks = [rejected(m, planes, opts.mask_planes) for m in masks]
+    ids = [{"fiberId": [f]} for f in fiber]
+    return _spectra(path, product, opts, flux_hdu, waves, flux, covar, masks, ids)
