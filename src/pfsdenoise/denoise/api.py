@@ -69,7 +69,6 @@ class _Row:
 
     index: int
     placement: Placement
-    n_pix: int
 
 
 def _as_rows(wave: Any, flux: Any, sigma: Any, mask: Any, source: str) -> tuple[list, str]:
@@ -210,7 +209,7 @@ class SpectrumDenoiser:
             with np.errstate(invalid="ignore"):
                 good = ~m & np.isfinite(f) & np.isfinite(s) & (s > 0)
             rf, rs, bad = rebin(placed.to_model, f[None], s[None], good[None])
-            kept.append(_Row(i, placed, w.size))
+            kept.append(_Row(i, placed))
             model_in.append((rf[0], rs[0], bad[0]))
 
         n_model = self.wave.size

@@ -105,8 +105,9 @@ def run_batch(
                 fiber_ids=selection.get("fiber_ids", ()),
             )
         except Exception as exc:  # one bad file never stops the others
-            log.error("%s: failed: %s", path, exc)
-            summary.append(SummaryRow(str(path), "-", float("nan"), "", f"failed: {exc}"))
+            reason = str(exc).removeprefix(f"{path}: ")  # named once, by the file column
+            log.error("%s: failed: %s", path, reason)
+            summary.append(SummaryRow(str(path), "-", float("nan"), "", f"failed: {reason}"))
             failed += 1
             continue
         summary.extend(summary_rows(path, outcomes))

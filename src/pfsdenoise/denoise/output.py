@@ -214,7 +214,7 @@ def _write_fits(src: InputSpectra, result: Result, out: Path, record: dict[str, 
         raw = (
             hdul[0].data is None
             and src.extra.get("kind") not in ("fits-table", "fits-table-rows")
-            and not any(name in hdul for name in ADDED_HDUS)
+            and not {h.name for h in hdul} & set(ADDED_HDUS)
             and not _is_gzip(src.path)
         )
         if raw:

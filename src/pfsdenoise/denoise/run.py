@@ -77,11 +77,12 @@ def denoise_spectra(model: SpectrumDenoiser, src: InputSpectra, batch_size: int 
     for i, (f, s, m) in enumerate(zip(src.flux, src.sigma, src.mask, strict=True)):
         ids, row = src.ids[i], src.rows[i]
         if i in res.refused:
-            log.warning("%s: %s not denoised: %s", src.path, describe(ids), res.refused[i])
+            reason = res.refused[i].removeprefix(f"{src.path}: ")
+            log.warning("%s: %s not denoised: %s", src.path, describe(ids), reason)
             flux.append(np.full(f.size, np.nan))
             bits.append(np.full(f.size, NOT_DENOISED, np.int32))
             sigma.append(np.full(f.size, np.nan))
-            outcomes.append(Outcome(row, ids, np.nan, np.nan, "refused: " + res.refused[i]))
+            outcomes.append(Outcome(row, ids, np.nan, np.nan, "refused: " + reason))
             continue
         outside = res.outside[i]
         with np.errstate(invalid="ignore"):
@@ -132,6 +133,8 @@ def denoise_file(
         log.info("%s: %s", path, note)
     result = denoise_spectra(model, src, batch_size)
     if all(o.status != "ok" for o in result.outcomes):
-        raise ValueError(f"{path}: no spectrum could be denoised: {result.outcomes[0].status}")
+        first = result.outcomes[0].status.removeprefix("refused: ")
+        many = f"none of its {len(result.outcomes)} spectra could be denoised; the first: "
+        raise ValueError(f"{path}: {many if len(result.outcomes) > 1 else ''}{first}")
     write_output(src, result, out, dict(record, product=src.product, notes=src.notes))
     return result.outcomes
