@@ -58,7 +58,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     seed = seed if args.seed is None else args.seed
     n = config["simulate"]["splits"].get(args.split) if args.n is None else args.n
     if n is None:
-        raise SystemExit(f"pfsdenoise: split {args.split!r} has no size in simulate.splits; pass -n")
+        raise SystemExit(
+            f"pfsdenoise: split {args.split!r} has no size in simulate.splits; pass -n"
+        )
     settings = {"split": args.split, "chunk": chunk, "n_spectra": n,
                 "sampling": config["sampling"], "observe": config["observe"]}  # fmt: skip
     produce_shard(

@@ -86,7 +86,8 @@ def test_provenance_cards_and_command(tmp_path, model_path, capsys):
     assert record["product"] == "pfsCalibrated" and record["options"]["mask_planes"][0] == "BAD"
     capsys.readouterr()
     assert main(["provenance", str(result)]) == 0
-    assert "step 'denoise'" in capsys.readouterr().out
+    chain = capsys.readouterr().out
+    assert f"{result} <- denoise: 2 inputs" in chain and f"{model_path} <- train" in chain
     # the input is never overwritten, not even through another spelling of its folder
     argv = ["denoise", "--model", str(model_path), str(path), "-o", str(tmp_path / "." / "")]
     assert main(argv) == 2

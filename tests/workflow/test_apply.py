@@ -20,6 +20,7 @@ from pfsdenoise.denoise.testdata import bits, to_njy, write_target_spectra
 from pfsdenoise.learn.checkpoint import model_payload, save_torch_atomic
 from pfsdenoise.learn.models import build_model
 from pfsdenoise.learn.testdata import toy_spectra
+from pfsdenoise.logs import UNDECLARED
 from pfsdenoise.provenance import read_record
 
 pytestmark = pytest.mark.slow
@@ -103,10 +104,11 @@ def test_apply_denoises_a_folder_of_products(workdir: Path) -> None:
             assert np.isfinite(hdul["DENOISED"].data).mean() > 0.99
             assert list(hdul["DENOISED_INFO"].data["status"]) == ["ok"] * 3
         record = read_record(out)
-        assert record["step"] == "denoise" and record["inputs"][1]["path"] == str(
+        assert record["step"] == "apply_denoise" and record["inputs"][1]["path"] == str(
             model.relative_to(workdir)
         )
-        assert "summary:" in (workdir / "results/logs/apply" / (path.stem + ".log")).read_text()
+        log = (workdir / "results/logs/apply" / (path.stem + ".log")).read_text()
+        assert "summary:" in log and UNDECLARED not in log  # derived code deps are complete
     assert not (workdir / "results/apply/pfsCalibrated-broken.fits").exists()
     again = snakemake(workdir, "-n", "apply", configs=("apply.yaml",))
     assert again.stdout.count("rule apply_denoise") == 1  # only the failed file is left to do

@@ -18,7 +18,7 @@ APPLY_NAMES = (
 APPLY_OUTPUTS = [f"{APPLY['output']}/{name}{APPLY['suffix']}" for name in APPLY_NAMES]
 # A model of `train.models` is trained by the workflow; anything else is a model file's path.
 APPLY_MODEL = (
-    f"results/models/{APPLY['model']}/model.pt"
+    MODEL_FILE.format(model=APPLY["model"])
     if APPLY["model"] in MODEL_NAMES
     else APPLY["model"]
 )
@@ -31,7 +31,7 @@ rule apply_denoise:
     output:
         f"{APPLY['output']}/{{name}}{APPLY['suffix']}",
     log:
-        "results/logs/apply/{name}.log",
+        logs("apply/{name}.log"),
     wildcard_constraints:
         name=name_regex(APPLY_NAMES),
     conda:
@@ -41,6 +41,7 @@ rule apply_denoise:
         runtime=APPLY["resources"]["runtime"],
         gpu=APPLY["resources"]["gpu"],
     params:
+        code=script_code("apply_denoise.py"),
         options={
             key: APPLY[key]
             for key in (

@@ -2,17 +2,13 @@
 
 from pfsdenoise.denoise.batch import denoise_one
 from pfsdenoise.logs import setup_logging
-from pfsdenoise.provenance import make_record
+from pfsdenoise.provenance import job_record
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 denoise_one(
     snakemake.input.model,
     snakemake.input.spectra,
     snakemake.output[0],
     options=snakemake.params.options,
-    provenance=make_record(
-        "denoise",
-        config=snakemake.params.options,
-        inputs=[snakemake.input.spectra, snakemake.input.model],
-    ),
+    provenance=job_record(snakemake.rule, snakemake.params, snakemake.input, snakemake.wildcards),
 )

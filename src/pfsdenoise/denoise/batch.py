@@ -17,7 +17,7 @@ from typing import Any
 from pfsdenoise.denoise.api import SpectrumDenoiser
 from pfsdenoise.denoise.inputs import ReadOptions, describe
 from pfsdenoise.denoise.output import Outcome, output_paths
-from pfsdenoise.denoise.run import CODE_FILES, card_checksum, denoise_file
+from pfsdenoise.denoise.run import card_checksum, denoise_file
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ def run_batch(
 
     Raises before any work when an output would overwrite an input or two inputs share a name.
     """
+    from pfsdenoise.code_closure import module_code_record
     from pfsdenoise.provenance import file_checksum, make_record
 
     files, summary = expand_inputs(items)
@@ -86,7 +87,11 @@ def run_batch(
     base = base_record(model, {**asdict(opts), **selection, "batch_size": batch_size})
     # The model's checksum and the code hash once; each file adds its own checksum.
     job = make_record(
-        "denoise", config=base["options"], inputs=[model.path], code=CODE_FILES, extra=base
+        "denoise",
+        config=base["options"],
+        inputs=[model.path],
+        code=module_code_record("pfsdenoise.denoise.batch"),
+        extra=base,
     )
     failed = len(summary)
     for path, out in zip(files, outputs, strict=True):
@@ -133,28 +138,24 @@ def denoise_one(
     out: str | Path,
     *,
     options: Mapping[str, Any],
-    provenance: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, Any],
 ) -> list[SummaryRow]:
     """Denoise one file into ``out`` (the workflow's ``apply`` job); raises when it fails.
 
-    ``options``: :class:`ReadOptions` fields (``mask_planes`` None = the default planes) and
-    ``batch_size``, ``device``; ``provenance``: the job's record (the model's is added).
+    ``options``: the :class:`ReadOptions` fields ``product``, ``wave_unit``, ``flux_unit``,
+    ``air``, ``mask_planes`` (None = the default planes), and ``batch_size``, ``device``;
+    ``provenance``: the job's record (what the model is, is added).
     """
     from pfsdenoise.denoise.api import load_spectrum_denoiser
-    from pfsdenoise.provenance import make_record
 
-    read = {k: v for k, v in options.items() if k not in ("batch_size", "device")}
-    if read.get("mask_planes") is None:
-        read.pop("mask_planes", None)
-    else:
-        read["mask_planes"] = tuple(p.upper() for p in read["mask_planes"])
-    model = load_spectrum_denoiser(model_path, options.get("device", "auto"))
-    record = dict(provenance or make_record("denoise", config=options, inputs=[path, model_path]))
-    record.update(base_record(model, options))
-    batch_size = int(options.get("batch_size", 256))
+    read = {k: options[k] for k in ("product", "wave_unit", "flux_unit", "air")}
+    if options["mask_planes"] is not None:
+        read["mask_planes"] = tuple(p.upper() for p in options["mask_planes"])
+    model = load_spectrum_denoiser(model_path, options["device"])
+    record = {**provenance, **base_record(model, options)}
     try:
         outcomes = denoise_file(
-            model, path, out, ReadOptions(**read), record, batch_size=batch_size
+            model, path, out, ReadOptions(**read), record, batch_size=options["batch_size"]
         )
     except Exception as exc:  # the log names the file and the reason, then the job fails
         log.error("%s: failed: %s", path, exc)

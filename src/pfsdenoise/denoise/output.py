@@ -151,7 +151,7 @@ def info_table(src: InputSpectra, result: Result) -> Any:
 def _card_values(record: dict[str, Any]) -> list[tuple[str, Any, str]]:
     inputs = record.get("inputs") or [{}]
     return [
-        ("PFSDSTEP", "denoise", "pfsdenoise step that wrote this file"),
+        ("PFSDSTEP", str(record.get("step")), "pfsdenoise step that wrote this file"),
         ("PFSDMODL", Path(str(record.get("model"))).name, "model file (full path in HISTORY)"),
         ("PFSDARCH", str(record.get("arch")), "denoiser architecture"),
         ("PFSDCARD", str(record.get("card_checksum", "")).removeprefix("sha256:"), ""),

@@ -26,17 +26,6 @@ from pfsdenoise.denoise.units import flux_kind
 
 log = logging.getLogger(__name__)
 
-CODE_FILES = sorted(
-    [
-        *Path(__file__).parent.glob("*.py"),
-        Path(__file__).parents[1] / "spectrum.py",
-        Path(__file__).parents[1] / "learn" / "models.py",
-        Path(__file__).parents[1] / "learn" / "checkpoint.py",
-    ]
-)
-"""Source files whose hash the provenance record carries (this stage, the network definitions,
-the model-file format, the shared input preparation)."""
-
 
 def card_checksum(card: Mapping[str, Any]) -> str:
     """sha256 of the model card as canonical JSON."""
