@@ -337,3 +337,17 @@ def test_planes_names_match_the_ga_pipeline_default(tmp_path, toy):
     path = write_single(tmp_path / SINGLE, NM, toy["flux"][0], toy["var"][0], kept | rejected)
     mask = read_input(path).mask[0]
     assert np.array_equal(np.flatnonzero(mask), np.arange(10, 15))
+
+
+def test_snr_outside_the_model_card_range_is_warned(tmp_path, toy, model_path, model):
+    sigma = 5.0 * np.median(toy["flux"][0]) / model.card["snr"]["min"]  # S/N a fifth of it
+    var = np.full(NM.size, sigma**2)
+    path = write_single(tmp_path / SINGLE, NM, toy["flux"][0], var, np.zeros(NM.size, np.int32))
+    assert denoise([path], tmp_path / "out", model_path) == 0
+    flags = hdu_rows(tmp_path / "out" / SINGLE, "DENOISED_MASK", np.int64)[0]
+    with fits.open(tmp_path / "out" / SINGLE) as hdul:
+        assert (
+            "outside the range the model was trained on"
+            in hdul["DENOISED_INFO"].data["warnings"][0]
+        )
+    assert np.all(flags & DOMAIN_WARNING)
