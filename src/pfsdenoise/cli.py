@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pfsdenoise import __version__
+from pfsdenoise.denoise.cli import add_parser as add_denoise_parser
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -57,7 +58,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     seed = seed if args.seed is None else args.seed
     n = config["simulate"]["splits"].get(args.split) if args.n is None else args.n
     if n is None:
-        raise SystemExit(f"pfsdenoise: split {args.split!r} has no size in simulate.splits; pass -n")
+        raise SystemExit(
+            f"pfsdenoise: split {args.split!r} has no size in simulate.splits; pass -n"
+        )
     settings = {"split": args.split, "chunk": chunk, "n_spectra": n,
                 "sampling": config["sampling"], "observe": config["observe"]}  # fmt: skip
     produce_shard(
@@ -79,34 +82,6 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             code=module_code_record("pfsdenoise.simulate.produce"),
         ),
     )
-    return 0
-
-
-def _cmd_denoise(args: argparse.Namespace) -> int:
-    from pfsdenoise.denoise.api import load_spectrum_denoiser
-    from pfsdenoise.denoise.formats import (
-        Columns,
-        output_paths,
-        provenance_summary,
-        read_spectra,
-        write_denoised,
-    )
-
-    outputs = output_paths(args.inputs, args.output)
-    model = load_spectrum_denoiser(args.model, args.device)
-    cols = Columns(args.wave_column, args.flux_column, args.error_column)
-    args.output.mkdir(parents=True, exist_ok=True)
-    try:
-        from tqdm import tqdm
-    except ImportError:  # progress bar is optional
-        tqdm = None
-    pairs = list(zip(args.inputs, outputs, strict=True))
-    for path, out in tqdm(pairs, unit="file", disable=None) if tqdm else pairs:
-        src = read_spectra(path, cols)
-        result = model.denoise(
-            src.wave, src.flux, src.sigma, src.mask, batch_size=args.batch_size, source=str(path)
-        )
-        write_denoised(src, result.flux, out, provenance_summary(model))
     return 0
 
 
@@ -141,16 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, required=True, help="output .parquet")
     p.set_defaults(func=_cmd_simulate)
 
-    p = sub.add_parser("denoise", help="denoise FITS or Parquet spectra with a trained model")
-    p.add_argument("--model", type=Path, required=True, help="model file (model.pt)")
-    p.add_argument("inputs", nargs="+", type=Path, help="FITS or Parquet files")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
-    p.add_argument("--wave-column", default="WAVELENGTH", help="FITS table wavelength column")
-    p.add_argument("--flux-column", default="FLUX", help="FITS table flux column")
-    p.add_argument("--error-column", default="ERROR", help="FITS table error (sigma) column")
-    p.add_argument("--batch-size", type=int, default=256, help="spectra per forward pass")
-    p.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
-    p.set_defaults(func=_cmd_denoise)
+    add_denoise_parser(sub)
     return parser
 
 

@@ -141,9 +141,7 @@ def load_config(
     return validate_config(config, schema_file or default_schema_file())
 
 
-def fill_defaults(
-    instance: dict, ref: str, schema_file: str | os.PathLike | None = None
-) -> dict:
+def fill_defaults(instance: dict, ref: str, schema_file: str | os.PathLike | None = None) -> dict:
     """Validate one part of a configuration against the schema at ``ref`` (a reference into
     a section's schema, e.g. ``train.schema.yaml#/$defs/model``) and fill its defaults."""
     schema_file = Path(schema_file or default_schema_file())

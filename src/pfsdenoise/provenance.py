@@ -1,7 +1,8 @@
 """Provenance records: which config, seed, code and inputs produced a file.
 
 Every output carries a record, either inside the file (Parquet schema metadata under
-``pfsdenoise.provenance``) or in a sidecar ``<file>.prov.json`` (figures, checkpoints, grids).
+``pfsdenoise.provenance``; FITS ``HISTORY PFSD`` cards of the primary header) or in a sidecar
+``<file>.prov.json`` (figures, checkpoints, grids).
 Records name their inputs with checksums, so :func:`provenance_chain` can walk from a figure
 back to the configuration and code that produced it.
 """
@@ -22,6 +23,8 @@ from pfsdenoise.atomic import write_text_atomic
 
 PARQUET_KEY = b"pfsdenoise.provenance"
 SIDECAR_SUFFIX = ".prov.json"
+FITS_TAG = "PFSD "
+"""Prefix of the FITS ``HISTORY`` cards that hold a record (as JSON, 64 characters a card)."""
 
 
 def file_checksum(path: str | os.PathLike, chunk_size: int = 1 << 22) -> str:
@@ -127,8 +130,31 @@ class ProvenanceError(ValueError):
     """A provenance record that cannot be read (damaged metadata or sidecar)."""
 
 
+def fits_history(record: Mapping[str, Any]) -> list[str]:
+    """``HISTORY`` card texts holding ``record`` (``|`` ends each: FITS strips trailing blanks)."""
+    text = json.dumps(record, default=json_default, separators=(",", ":"))
+    return [FITS_TAG + text[start : start + 64] + "|" for start in range(0, len(text), 64)]
+
+
+def read_fits_text(path: str | os.PathLike) -> str | None:
+    """The record's JSON text in a FITS file's primary ``HISTORY PFSD`` cards (None without)."""
+    from astropy.io import fits
+
+    history = fits.getheader(path, 0).get("HISTORY", [])
+    parts = [str(h)[len(FITS_TAG) : -1] for h in history if str(h).startswith(FITS_TAG)]
+    return "".join(parts) if parts else None
+
+
+def _is_fits(path: Path) -> bool:
+    """A FITS file, plain or gzip-compressed, by its first bytes."""
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    return head == b"SIMPLE  =" or head.startswith(b"\x1f\x8b")
+
+
 def read_record(path: str | os.PathLike) -> dict[str, Any] | None:
-    """The record of a file: from its Parquet metadata, else its sidecar; None if it has none."""
+    """The record of a file: from its Parquet metadata or FITS header, else its sidecar; None
+    if it has none."""
     path = Path(path)
     text, where = None, None
     if path.is_file() and path.suffix == ".parquet":
@@ -144,6 +170,8 @@ def read_record(path: str | os.PathLike) -> dict[str, Any] | None:
             ) from None
         if PARQUET_KEY in meta:
             text, where = meta[PARQUET_KEY], "its Parquet metadata"
+    if text is None and path.is_file() and _is_fits(path):
+        text, where = read_fits_text(path), "its FITS HISTORY PFSD cards"
     side = sidecar_path(path)
     if text is None and side.exists():
         text, where = side.read_bytes(), str(side)

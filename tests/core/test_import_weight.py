@@ -29,6 +29,8 @@ def simulator_modules_loaded_by(module: str) -> list[str]:
         "pfsdenoise.denoise.api",
         "pfsdenoise.denoise.model",
         "pfsdenoise.denoise.formats",
+        "pfsdenoise.denoise.batch",
+        "pfsdenoise.denoise.spectrum1d",
     ],
 )
 def test_module_does_not_load_the_simulator(module: str) -> None:

@@ -35,3 +35,11 @@ def model_path(tmp_path_factory):
         ),
     )
     return root / "model" / "model.pt"
+
+
+@pytest.fixture(scope="session")
+def model(model_path):
+    """The test model as a :class:`~pfsdenoise.denoise.api.SpectrumDenoiser` on the CPU."""
+    from pfsdenoise.denoise.api import load_spectrum_denoiser
+
+    return load_spectrum_denoiser(model_path, "cpu")

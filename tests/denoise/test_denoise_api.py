@@ -7,15 +7,12 @@ import pytest
 from astropy.io import fits
 
 from pfsdenoise.cli import main
-from pfsdenoise.denoise.api import (
-    SpectrumError,
-    load_spectrum_denoiser,
-    norm_window,
-    pixel_edges,
-    rebin_matrix,
-)
-from pfsdenoise.denoise.formats import Columns, InputFormatError, read_fits_provenance, read_spectra
+from pfsdenoise.denoise.api import SpectrumError, norm_window
+from pfsdenoise.denoise.formats import InputFormatError, read_input
+from pfsdenoise.denoise.inputs import ReadOptions
+from pfsdenoise.denoise.rebin import pixel_edges, rebin_matrix
 from pfsdenoise.learn.testdata import toy_spectra, write_toy_shard
+from pfsdenoise.provenance import read_record
 from pfsdenoise.shards import read_metadata, read_shard
 
 SHIFTED = np.linspace(8403.3, 8697.1, 460)
@@ -26,11 +23,6 @@ SCALE = 3e-17
 
 def rms(a: np.ndarray, b: np.ndarray, use: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a - b)[use] ** 2)))
-
-
-@pytest.fixture(scope="module")
-def model(model_path):
-    return load_spectrum_denoiser(model_path, "cpu")
 
 
 @pytest.fixture(scope="module")
@@ -92,13 +84,69 @@ def test_nan_and_negative_sigma_are_masked_not_propagated(model, toy):
     ("wave", "match"),
     [
         (SHIFTED + 400.0, "outside the model's arm"),
-        (SHIFTED[::-1], "not strictly increasing"),
-        (np.where(np.arange(460) == 50, 8000.0, SHIFTED), "not strictly increasing"),
+        (np.where(np.arange(460) == 50, 8000.0, SHIFTED), "not strictly monotonic"),
+        (np.where(np.arange(460) == 50, np.nan, SHIFTED), "NaN"),
+        (np.linspace(8403.3, 8697.1, 200), "pixels are coarser than the MR arm's"),
     ],
 )
 def test_bad_wavelengths(model, toy, wave, match):
-    with pytest.raises(SpectrumError, match=match):
-        model.denoise(wave, toy["flux"][0], toy["sigma"][0], source="mine.fits")
+    flux, sigma = (np.interp(wave, SHIFTED, toy[k][0]) for k in ("flux", "sigma"))
+    with pytest.raises(SpectrumError, match=match) as err:
+        model.denoise(wave, flux, sigma, source="mine.fits")
+    assert str(err.value).startswith("mine.fits: ")
+
+
+def test_reversed_wavelengths_give_the_reversed_result(model, toy):
+    forward = model.denoise(SHIFTED, toy["flux"][:3], toy["sigma"][:3], toy["mask"][:3])
+    back = model.denoise(
+        SHIFTED[::-1], toy["flux"][:3, ::-1], toy["sigma"][:3, ::-1], toy["mask"][:3, ::-1]
+    )
+    np.testing.assert_allclose(back.flux[:, ::-1], forward.flux, rtol=1e-6)
+    assert np.array_equal(back.mask[:, ::-1], forward.mask)
+
+
+def test_each_spectrum_on_its_own_grid(model, toy):
+    """A 2-D wavelength array, and a list of arrays of different lengths, give what one call
+    per spectrum gives."""
+    rng = np.random.default_rng(4)
+    waves = [SHIFTED + rng.uniform(-0.3, 0.3) for _ in range(3)]
+    fluxes = [np.interp(w, SHIFTED, f) for w, f in zip(waves, toy["flux"][:3], strict=True)]
+    sigmas = [np.interp(w, SHIFTED, s) for w, s in zip(waves, toy["sigma"][:3], strict=True)]
+    alone = [model.denoise(w, f, s).flux for w, f, s in zip(waves, fluxes, sigmas, strict=True)]
+    stacked = model.denoise(np.stack(waves), np.stack(fluxes), np.stack(sigmas))
+    np.testing.assert_allclose(stacked.flux, np.stack(alone), rtol=1e-6)
+    ragged = model.denoise(
+        [waves[0][:400], waves[1]], [fluxes[0][:400], fluxes[1]], [sigmas[0][:400], sigmas[1]]
+    )
+    assert [f.size for f in ragged.flux] == [400, 460]
+    np.testing.assert_allclose(ragged.flux[1], alone[1], rtol=1e-6)
+
+
+def test_wide_spectrum_is_cut_to_the_arm(model, toy):
+    """A spectrum covering much more than the arm is denoised inside it, NaN and flagged
+    outside, and inside equals denoising the cut spectrum alone."""
+    step = SHIFTED[1] - SHIFTED[0]
+    wide = np.arange(8100.0, 9000.0, step)
+    arm = (wide >= pixel_edges(model.wave)[0]) & (wide <= pixel_edges(model.wave)[-1])
+    flux = np.where(arm, np.interp(wide, SHIFTED, toy["flux"][0]), 7.0)
+    sigma = np.where(arm, np.interp(wide, SHIFTED, toy["sigma"][0]), 0.1)
+    res = model.denoise(wide, flux, sigma)
+    assert np.array_equal(res.outside, ~arm)
+    assert np.isnan(res.flux[~arm]).all() and res.mask[~arm].all()
+    alone = model.denoise(wide[arm], flux[arm], sigma[arm])
+    np.testing.assert_allclose(res.flux[arm], alone.flux, rtol=1e-6)
+
+
+def test_flagged_spectra_do_not_stop_the_others(model, toy):
+    waves = [SHIFTED, SHIFTED + 600.0, SHIFTED]
+    flux = [toy["flux"][0], toy["flux"][1], -toy["flux"][2]]
+    res = model.denoise(waves, flux, list(toy["sigma"][:3]), errors="flag")
+    assert set(res.refused) == {1, 2}
+    assert "no pixel in the model's arm" in res.refused[1]
+    assert "positive flux" in res.refused[2]
+    assert np.isnan(res.flux[1]).all() and np.isfinite(res.flux[0][~res.mask[0]]).all()
+    with pytest.raises(SpectrumError, match="spectrum 1: no pixel"):
+        model.denoise(waves, flux, list(toy["sigma"][:3]))
 
 
 def test_shape_mismatch(model, toy):
@@ -174,7 +222,7 @@ def test_cli_fits_and_parquet_improve(model_path, tmp_path, toy):
         got = hdul[1].data["FLUX_DENOISED"] / SCALE
     use = np.isfinite(got)
     assert rms(got, truth[i], use) < 0.8 * rms(toy["flux"][i], truth[i], use)
-    assert read_fits_provenance(out / "table.fits")["model"] == str(model_path)
+    assert read_record(out / "table.fits")["model"] == str(model_path)
 
     with fits.open(out / "rows.fits") as hdul:
         got = hdul[1].data["FLUX_DENOISED"] / SCALE
@@ -202,13 +250,18 @@ def test_bad_files(model_path, tmp_path, toy, capsys):
     junk = tmp_path / "spectrum.txt"
     junk.write_text("8400 1.0 0.1\n")
     with pytest.raises(InputFormatError, match="neither a FITS file nor a Parquet"):
-        read_spectra(junk)
+        read_input(junk)
     paths, _ = write_inputs(tmp_path, toy)
     with pytest.raises(InputFormatError, match=r"no flux column 'FLUX'.*--flux-column"):
-        read_spectra(paths["table"], Columns(wave="LAMBDA"))
-    argv = ["denoise", "--model", str(model_path), str(junk), "-o", str(tmp_path / "o")]
-    assert main(argv) == 2
-    assert "spectrum.txt" in capsys.readouterr().err
+        read_input(paths["table"], ReadOptions(wave_column="LAMBDA"))
+    # a bad file is reported and skipped, the others are written, the exit status says so
+    good = tmp_path / "good.parquet"
+    paths["parquet"].rename(good)
+    argv = ["denoise", "--model", str(model_path), str(junk), str(good), "-o", str(tmp_path / "o")]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "spectrum.txt" in captured.err and "failed" in captured.out
+    assert (tmp_path / "o" / "good.parquet").exists()
     argv = ["denoise", "--model", str(model_path), str(paths["table"]), "-o", str(tmp_path)]
     assert main(argv) == 2
     assert "overwrite the input" in capsys.readouterr().err

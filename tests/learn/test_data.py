@@ -20,7 +20,9 @@ from pfsdenoise.spectrum import prepare_inputs
 
 def epoch(shards, seed_key, **aug):
     s = open_shards(shards["train"])
-    batches = list(training_batches(s, 8, make_rng(1, seed_key), Augmentation(**{**AUGMENT, **aug})))
+    batches = list(
+        training_batches(s, 8, make_rng(1, seed_key), Augmentation(**{**AUGMENT, **aug}))
+    )
     order = np.concatenate([b.ids for b in batches])
     return batches, order
 

@@ -57,7 +57,8 @@ def test_closing_early_stops_pulling_items():
 def test_training_batches_do_not_depend_on_worker_count(shards):
     s = open_shards(shards["train"])
     runs = [
-        list(training_batches(s, 8, make_rng(3, "w"), Augmentation(**AUGMENT), workers=w)) for w in (0, 3)
+        list(training_batches(s, 8, make_rng(3, "w"), Augmentation(**AUGMENT), workers=w))
+        for w in (0, 3)
     ]
     assert len(runs[0]) == len(runs[1]) > 2
     for a, b in zip(*runs, strict=True):

@@ -22,7 +22,13 @@ from tiny_workflow import REPO, Output, detailed_summary, downstream, pending
 pytestmark = pytest.mark.slow
 
 OVERRIDE = "staleness-override.yaml"
-FIGURE_RULES = ("figure_fig1", "figure_fig1_all", "figure_ratio", "figure_examples", "figure_training")
+FIGURE_RULES = (
+    "figure_fig1",
+    "figure_fig1_all",
+    "figure_ratio",
+    "figure_examples",
+    "figure_training",
+)
 TOUCH_LIMIT = 1_000_000  # bytes: Snakemake compares checksums, not mtimes, of inputs below ~1 MB
 
 

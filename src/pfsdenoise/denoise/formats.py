@@ -1,56 +1,41 @@
-"""Read spectra to denoise from Parquet shards or FITS files; write them back with the result.
+"""Recognise an input file and read its spectra: PFS datamodel products (:mod:`.products`),
+this project's Parquet shards, and other FITS files.
 
-Formats (recognized by content, not by name):
+Formats (recognised by content, the product also by file name; ``product`` overrides):
 
-* **Parquet shard** of this project: ``flux``, ``sigma``, ``mask`` columns and the ``wave``
-  metadata; output adds ``flux_denoised``.
-* **FITS binary table** (first table HDU) with wavelength, flux and error columns (names
-  configurable): either one row per pixel or one row per spectrum with array columns; output
-  adds a ``FLUX_DENOISED`` column.
-* **FITS 1-D image** + linear WCS (``CRVAL1``/``CDELT1``/``CRPIX1``, ``CUNIT1`` Å or nm) in the
-  primary HDU and the error spectrum in the second HDU; output adds a ``DENOISED`` image HDU.
-
-Provenance (model path, card summary, time) goes into the Parquet metadata or the FITS header.
+* **PFS products**: pfsSingle, pfsObject, pfsCalibrated, pfsCoadd, pfsArm, pfsMerged.
+* **Parquet shard** of this project: ``flux``, ``sigma``, ``mask`` columns and ``wave`` metadata.
+* **FITS binary table** (first table HDU): wavelength, flux and error columns, one row per pixel
+  or one row per spectrum with array columns (each row may have its own wavelengths). Units from
+  ``TUNITn`` (wavelength default Å). An error column named like a variance (``VAR``,
+  ``VARIANCE``) is square-rooted, one named like an inverse variance (``IVAR``, ``INVVAR``)
+  gives σ = 1/√ivar. A mask column (``--mask-column``, or one named MASK) is boolean (True =
+  bad) or integer (bit planes by ``MP_*`` keys, else any non-zero value).
+* **FITS 1-D image** with a linear WCS in the primary HDU and σ in HDU 1 (its EXTNAME says
+  whether it holds a variance or an inverse variance).
 """
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, field
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pfsdenoise.atomic import atomic_path
-from pfsdenoise.constants import DENOISED_COLUMN
+from pfsdenoise.denoise.inputs import InputSpectra, ReadOptions
+from pfsdenoise.denoise.masks import mask_planes, rejected
+from pfsdenoise.denoise.units import parse_unit
+
+ERROR_NAMES = ("ERROR", "ERR", "SIGMA", "FLUX_ERR", "FLUXERR", "IVAR", "INVVAR", "VARIANCE", "VAR")
+"""Error columns tried in this order when ``--error-column`` is not given."""
+_IVAR = re.compile(r"(^|_)(IVAR|INVVAR|INV_VAR|INVERSE_VARIANCE)($|_)")
+_VAR = re.compile(r"(^|_)(VAR|VARIANCE)($|_)")
 
 
 class InputFormatError(ValueError):
     """A file that is neither a usable FITS file nor a Parquet shard, or lacks a column."""
-
-
-@dataclass
-class Columns:
-    """Names of the FITS table columns to read (case-insensitive)."""
-
-    wave: str = "WAVELENGTH"
-    flux: str = "FLUX"
-    error: str = "ERROR"
-
-
-@dataclass
-class SpectraFile:
-    """Spectra read from one file: shared 1-D ``wave`` [Å] and ``(n, n_pix)`` arrays."""
-
-    path: Path
-    kind: str
-    wave: np.ndarray
-    flux: np.ndarray
-    sigma: np.ndarray
-    mask: np.ndarray
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def detect_format(path: Path) -> str:
@@ -61,180 +46,199 @@ def detect_format(path: Path) -> str:
         head = fh.read(9)
     if head.startswith(b"PAR1"):
         return "parquet"
-    if head == b"SIMPLE  =":
+    if head == b"SIMPLE  =" or head.startswith(b"\x1f\x8b"):  # FITS, or gzip-compressed FITS
         return "fits"
     raise InputFormatError(f"{path}: neither a FITS file nor a Parquet shard (starts {head!r})")
 
 
-def _angstrom(unit: Any) -> float:
-    return 10.0 if str(unit or "").strip().lower() in ("nm", "nanometer") else 1.0
+def error_kind(name: str) -> str:
+    """``sigma``, ``variance`` or ``ivar`` from an error column's or HDU's name."""
+    upper = name.upper()
+    if _IVAR.search(upper):
+        return "ivar"
+    if _VAR.search(upper):
+        return "variance"
+    return "sigma"
 
 
-def read_spectra(path: str | os.PathLike, columns: Columns | None = None) -> SpectraFile:
-    """Read the spectra of a Parquet shard or FITS file (see the module docstring)."""
-    path = Path(path)
+def to_sigma(values: np.ndarray, name: str) -> np.ndarray:
+    """1σ from an error array named ``name`` (variances and inverse variances converted)."""
+    kind = error_kind(name)
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "variance":
+            return np.sqrt(values)
+        if kind == "ivar":
+            return 1.0 / np.sqrt(values)
+    return values
+
+
+def sigma_note(name: str) -> list[str]:
+    """What :func:`to_sigma` did to ``name``, for the log."""
+    kind = error_kind(name)
+    if kind == "variance":
+        return [f"sigma = sqrt({name}): {name} is named like a variance"]
+    if kind == "ivar":
+        return [f"sigma = 1/sqrt({name}): {name} is named like an inverse variance"]
+    return []
+
+
+def read_input(path: str | os.PathLike, opts: ReadOptions | None = None) -> InputSpectra:
+    """Read the spectra of one file (see the module docstring)."""
+    from astropy.io import fits
+
+    from pfsdenoise.denoise.products import PRODUCTS, read_product, recognise
+
+    path, opts = Path(path), opts or ReadOptions()
     kind = detect_format(path)
-    if kind == "parquet":
-        from pfsdenoise.shards import read_shard
-
-        batch = read_shard(path)
-        for col in ("flux", "sigma"):
-            if col not in batch.spectra:
-                raise InputFormatError(f"{path}: column {col!r} missing from the shard")
-        mask = batch.spectra.get("mask", np.zeros(batch.spectra["flux"].shape, bool))
-        return SpectraFile(
-            path,
-            kind,
-            batch.wave,
-            batch.spectra["flux"],
-            batch.spectra["sigma"],
-            mask,
-            {"batch": batch},
-        )
-    return _read_fits(path, columns or Columns())
-
-
-def _read_fits(path: Path, cols: Columns) -> SpectraFile:
-    from astropy.io import fits
-
+    if kind == "parquet" or opts.product == "parquet":
+        return _read_parquet(path)
     with fits.open(path, memmap=False) as hdul:
+        product = recognise(path, hdul) if opts.product == "auto" else opts.product
+        if product in PRODUCTS:
+            return read_product(path, hdul, product, opts)
+        if product not in (None, "table", "image"):
+            raise InputFormatError(
+                f"{path}: unknown --product {product!r} (auto, {', '.join(PRODUCTS)}, table, "
+                "image, parquet)"
+            )
         table = next((h for h in hdul if isinstance(h, fits.BinTableHDU)), None)
-        if table is not None:
-            names = {n.lower(): n for n in table.columns.names}
-            got = {}
-            for role in ("wave", "flux", "error"):
-                want = getattr(cols, role)
-                if want.lower() not in names:
-                    raise InputFormatError(
-                        f"{path}: HDU {table.name or 1} has no {role} column {want!r} (columns: "
-                        f"{table.columns.names}); pass --{role}-column"
-                    )
-                name = names[want.lower()]
-                got[role] = np.asarray(table.data[name], dtype=np.float64)
-                if role == "wave":
-                    got[role] = got[role] * _angstrom(table.columns[name].unit)
-            wave = got["wave"] if got["wave"].ndim == 1 else got["wave"][0]
-            if got["wave"].ndim == 2 and not np.allclose(got["wave"], wave):
-                raise InputFormatError(f"{path}: rows have different wavelength grids")
-            flux, err = np.atleast_2d(got["flux"]), np.atleast_2d(got["error"])
-            kind = "fits-table-rows" if got["flux"].ndim == 2 else "fits-table"
-            return SpectraFile(path, kind, wave, flux, err, ~np.isfinite(flux))
-        if hdul[0].data is None or hdul[0].data.ndim != 1 or len(hdul) < 2:
+        if table is not None and product != "image":
+            return _read_table(path, hdul.index_of(table), table, opts)
+        return _read_image(path, hdul, opts)
+
+
+def _read_parquet(path: Path) -> InputSpectra:
+    from pfsdenoise.shards import read_shard
+
+    batch = read_shard(path)
+    for col in ("flux", "sigma"):
+        if col not in batch.spectra:
+            raise InputFormatError(f"{path}: column {col!r} missing from the shard")
+    flux = batch.spectra["flux"]
+    mask = batch.spectra.get("mask", np.zeros(flux.shape, bool))
+    n = len(flux)
+    ids = [{"spectrum_id": s} for s in batch.params.get("spectrum_id", [None] * n)]
+    return InputSpectra(
+        path=path,
+        product="parquet",
+        wave=[batch.wave] * n,
+        flux=list(flux.astype(np.float64)),
+        sigma=list(batch.spectra["sigma"].astype(np.float64)),
+        mask=list(mask),
+        wave_unit=parse_unit("Angstrom", "wave"),
+        flux_unit=None,
+        air=False,
+        ids=ids,
+        notes=[],
+        extra={"kind": "parquet", "batch": batch},
+    )
+
+
+def _find(
+    table: Any, want: str | None, role: str, path: Path, candidates: tuple[str, ...] = ()
+) -> str | None:
+    """The real name of column ``want`` (case-insensitive), or the first of ``candidates``."""
+    names = {n.lower(): n for n in table.columns.names}
+    if want is not None:
+        if want.lower() not in names:
             raise InputFormatError(
-                f"{path}: FITS file has neither a binary table nor a 1-D primary image with the "
-                "error spectrum in HDU 1"
+                f"{path}: HDU {table.name or 1} has no {role} column {want!r} (columns: "
+                f"{table.columns.names}); pass --{role}-column"
             )
-        hdr = hdul[0].header
-        for key in ("CRVAL1", "CDELT1"):
-            if key not in hdr:
-                raise InputFormatError(f"{path}: primary header lacks {key} (linear WCS needed)")
-        flux = np.asarray(hdul[0].data, dtype=np.float64)
-        err = np.asarray(hdul[1].data, dtype=np.float64)
-        if err.shape != flux.shape:
-            raise InputFormatError(f"{path}: error HDU 1 has shape {err.shape}, flux {flux.shape}")
-        pix = np.arange(flux.size) + 1.0
-        wave = (hdr["CRVAL1"] + (pix - hdr.get("CRPIX1", 1.0)) * hdr["CDELT1"]) * _angstrom(
-            hdr.get("CUNIT1")
+        return names[want.lower()]
+    return next((names[c.lower()] for c in candidates if c.lower() in names), None)
+
+
+def _cells(table: Any, name: str, dtype: type) -> list[np.ndarray]:
+    """One array per spectrum: the rows of an array column, or the whole column."""
+    data = table.data[name]
+    if data.dtype == object or np.ndim(data) == 2:  # variable-length or fixed array columns
+        return [np.asarray(v, dtype=dtype) for v in data]
+    return [np.asarray(data, dtype=dtype)]
+
+
+def _read_table(path: Path, index: int, table: Any, opts: ReadOptions) -> InputSpectra:
+    notes: list[str] = []
+    wave_name = _find(table, opts.wave_column, "wave", path)
+    flux_name = _find(table, opts.flux_column, "flux", path)
+    err_name = _find(table, opts.error_column, "error", path, ERROR_NAMES)
+    if err_name is None:
+        raise InputFormatError(
+            f"{path}: HDU {table.name or 1} has no error column (tried {', '.join(ERROR_NAMES)}; "
+            f"columns: {table.columns.names}); pass --error-column"
         )
-        return SpectraFile(
-            path, "fits-image", wave, flux[None], err[None], ~np.isfinite(flux[None])
-        )
-
-
-def output_paths(inputs: list[Path], out_dir: Path) -> list[Path]:
-    """``out_dir/<input name>`` for each input; refuses overwriting an input or a name clash."""
-    outs = [out_dir / p.name for p in inputs]
-    names = [p.name for p in inputs]
-    for path, out in zip(inputs, outs, strict=True):
-        if out.resolve() == path.resolve():
-            raise InputFormatError(
-                f"{path}: output would overwrite the input; use another --output"
-            )
-        if names.count(path.name) > 1:
-            raise InputFormatError(
-                f"{path}: several inputs are named {path.name!r}; their outputs in {out_dir} "
-                "would overwrite each other (denoise them in separate runs)"
-            )
-    return outs
-
-
-def provenance_summary(model: Any) -> dict[str, Any]:
-    """What the output records about the model that produced it."""
-    import datetime as dt
-
-    card = model.card
-    return {
-        "step": "denoise",
-        "model": str(model.path),
-        "arch": card.get("arch"),
-        "n_parameters": card.get("n_parameters"),
-        "metrics": card.get("metrics"),
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-
-
-def write_denoised(
-    src: SpectraFile, denoised: np.ndarray, out: str | os.PathLike, prov: dict[str, Any]
-) -> Path:
-    """Write ``src`` with ``denoised`` added, in the input's format, atomically, to ``out``."""
-    out = Path(out)
-    if src.kind == "parquet":
-        from pfsdenoise.shards import write_shard
-
-        batch = src.extra["batch"]
-        meta = {k: v for k, v in batch.metadata.items() if k not in ("wave", "units", "provenance")}
-        meta.pop("schema_version", None)
-        record = dict(prov, inputs=[str(src.path)], parent=batch.metadata.get("provenance"))
-        spectra = dict(batch.spectra, **{DENOISED_COLUMN: denoised.astype(np.float32)})
-        return write_shard(
-            out,
-            batch.params,
-            spectra,
-            batch.wave,
-            provenance=record,
-            units=batch.metadata.get("units"),
-            extra_metadata=meta,
-        )
-    return _write_fits(src, denoised, out, prov)
-
-
-def _write_fits(src: SpectraFile, denoised: np.ndarray, out: Path, prov: dict[str, Any]) -> Path:
-    from astropy.io import fits
-
-    with fits.open(src.path, memmap=False) as hdul:
-        hdul = fits.HDUList([h.copy() for h in hdul])
-    if src.kind == "fits-image":
-        hdu = fits.ImageHDU(denoised[0].astype(np.float32), name="DENOISED")
-        for key in ("CRVAL1", "CDELT1", "CRPIX1", "CUNIT1", "CTYPE1"):
-            if key in hdul[0].header:
-                hdu.header[key] = hdul[0].header[key]
-        hdul.append(hdu)
+    if opts.error_column is None:
+        notes.append(f"error column {err_name!r}")
+    notes += sigma_note(err_name)
+    mask_name = _find(table, opts.mask_column, "mask", path, ("MASK",))
+    waves = _cells(table, wave_name, np.float64)
+    flux = _cells(table, flux_name, np.float64)
+    sigma = [to_sigma(s, err_name) for s in _cells(table, err_name, np.float64)]
+    if len(waves) == 1 and len(flux) > 1:
+        waves = waves * len(flux)
+    if mask_name is None:
+        masks = [~np.isfinite(f) for f in flux]
+    elif table.columns[mask_name].format.endswith(("L", "L()")):
+        masks = _cells(table, mask_name, bool)
     else:
-        idx = next(i for i, h in enumerate(hdul) if isinstance(h, fits.BinTableHDU))
-        table = hdul[idx]
-        if src.kind == "fits-table-rows":
-            col = fits.Column(
-                name=DENOISED_COLUMN.upper(), format=f"{denoised.shape[1]}E", array=denoised
-            )
-        else:
-            col = fits.Column(name=DENOISED_COLUMN.upper(), format="E", array=denoised[0])
-        hdul[idx] = fits.BinTableHDU.from_columns(table.columns + fits.ColDefs([col]), table.header)
+        planes = mask_planes(table.header)
+        masks = [rejected(m, planes, opts.mask_planes) for m in _cells(table, mask_name, np.int64)]
+    col = {c.name: c for c in table.columns}
+    wave_unit = parse_unit(opts.wave_unit or col[wave_name].unit or "Angstrom", "wave", str(path))
+    flux_unit = parse_unit(opts.flux_unit or col[flux_name].unit, "flux", str(path))
+    n = len(flux)
+    kind = (
+        "fits-table-rows"
+        if np.ndim(table.data[flux_name]) == 2 or table.data[flux_name].dtype == object
+        else "fits-table"
+    )
+    return InputSpectra(
+        path=path,
+        product=kind,
+        wave=waves,
+        flux=flux,
+        sigma=sigma,
+        mask=masks,
+        wave_unit=wave_unit,
+        flux_unit=flux_unit,
+        air=opts.air,
+        ids=[{} for _ in range(n)],
+        notes=notes,
+        extra={"kind": kind, "hdu": index},
+    )
+
+
+def _read_image(path: Path, hdul: Any, opts: ReadOptions) -> InputSpectra:
+    from pfsdenoise.denoise.products import wcs_wavelength
+
+    if hdul[0].data is None or hdul[0].data.ndim != 1 or len(hdul) < 2:
+        raise InputFormatError(
+            f"{path}: FITS file is no PFS product and has neither a binary table nor a 1-D "
+            "primary image with the error spectrum in HDU 1 (pass --product if it is a product)"
+        )
     hdr = hdul[0].header
-    hdr["PFSDSTEP"] = ("denoise", "pfsdenoise step that wrote this file")
-    hdr["PFSDARCH"] = (str(prov.get("arch")), "denoiser architecture")
-    hdr["PFSDTIME"] = (prov["created"], "UTC time of denoising")
-    hdr["PFSDMODL"] = (Path(prov["model"]).name, "model file (full path in HISTORY)")
-    text = json.dumps(prov, default=str, separators=(",", ":"))
-    for start in range(0, len(text), 64):  # "|" keeps trailing blanks (FITS strips them)
-        hdr.add_history("PFSD " + text[start : start + 64] + "|")
-    with atomic_path(out) as tmp:
-        hdul.writeto(tmp)
-    return out
-
-
-def read_fits_provenance(path: str | os.PathLike) -> dict[str, Any]:
-    """The provenance record written into a FITS header by :func:`write_denoised`."""
-    from astropy.io import fits
-
-    hist = fits.getheader(path, 0).get("HISTORY", [])
-    return json.loads("".join(str(h)[5:-1] for h in hist if str(h).startswith("PFSD ")))
+    flux = np.asarray(hdul[0].data, dtype=np.float64)
+    notes = sigma_note(hdul[1].name or "ERROR")
+    sigma = to_sigma(hdul[1].data, hdul[1].name or "ERROR")
+    if sigma.shape != flux.shape:
+        raise InputFormatError(f"{path}: error HDU 1 has shape {sigma.shape}, flux {flux.shape}")
+    wave, unit, air = wcs_wavelength(hdr, flux.size, datamodel=False, path=path)
+    wave_unit = (
+        parse_unit(opts.wave_unit, "wave", str(path)) or unit or parse_unit("Angstrom", "wave")
+    )
+    flux_unit = parse_unit(opts.flux_unit or hdr.get("BUNIT"), "flux", str(path))
+    return InputSpectra(
+        path=path,
+        product="fits-image",
+        wave=[wave],
+        flux=[flux],
+        sigma=[sigma],
+        mask=[~np.isfinite(flux)],
+        wave_unit=wave_unit,
+        flux_unit=flux_unit,
+        air=opts.air or air,
+        ids=[{}],
+        notes=notes,
+        extra={"kind": "fits-image"},
+    )

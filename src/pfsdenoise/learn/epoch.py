@@ -84,7 +84,12 @@ def train_epoch(
         loss = masked_mse(pred.float(), target, weight)
         if not torch.isfinite(loss):
             at = f"{where}, batch {b_idx + 1} (spectra {list(batch.ids[:3])}...)"
-            tensors = {"input flux": flux, "input sigma": sigma, "target": target, "prediction": pred}
+            tensors = {
+                "input flux": flux,
+                "input sigma": sigma,
+                "target": target,
+                "prediction": pred,
+            }
             raise TrainingError(diagnose(model, tensors, at))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -55,6 +55,7 @@ from pfsdenoise.learn.state import TrainingState, fingerprint, load_state
 from pfsdenoise.logs import Progress
 from pfsdenoise.provenance import file_checksum, read_record, write_sidecar
 from pfsdenoise.seeding import derive_seed, make_rng
+from pfsdenoise.shards import ShardError, read_shard
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +228,7 @@ def setup_run(
         "data": data,
         "wave": {"n_pix": int(train_set.wave.size), "min": float(train_set.wave[0]),
                  "max": float(train_set.wave[-1])},
+        "snr": snr_range(train_set.paths),
         "normalization": train_set.metadata.get("normalization"),
         "config": {"model": spec, "augment": augment, "seed": seed},
         "pfsdenoise_version": __version__,
@@ -380,6 +382,23 @@ def shard_record(path: str) -> dict[str, Any]:
         "provenance_step": (record or {}).get("step"),
         "provenance_seed": (record or {}).get("seed"),
         "provenance_code_hash": (record or {}).get("code_hash"),
+    }
+
+
+def snr_range(paths: Sequence[str]) -> dict[str, float] | None:
+    """S/N of the training spectra (shard column ``snr``) for the model card: the user-facing
+    denoiser warns about inputs outside it. None when a shard has no ``snr`` column."""
+    try:
+        values = np.concatenate([read_shard(p, columns=["snr"]).params["snr"] for p in paths])
+    except ShardError:
+        return None
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return None
+    return {
+        "min": float(values.min()),
+        "median": float(np.median(values)),
+        "max": float(values.max()),
     }
 
 

@@ -46,7 +46,11 @@ def fig1_files(
 
 
 def ratio_files(
-    bin_paths: Mapping[str, str], outputs: Paths, *, options: Mapping[str, Any], provenance: Mapping[str, Any]
+    bin_paths: Mapping[str, str],
+    outputs: Paths,
+    *,
+    options: Mapping[str, Any],
+    provenance: Mapping[str, Any],
 ) -> None:
     """Error ratio to the noisy input vs S/N, one curve per method."""
     bins = {m: read_errbins(p) for m, p in bin_paths.items()}
@@ -116,7 +120,9 @@ def examples_files(
 
 
 def training_files(
-    history_path: str, outputs: Paths, *,
+    history_path: str,
+    outputs: Paths,
+    *,
     model: str,
     options: Mapping[str, Any],
     provenance: Mapping[str, Any],
