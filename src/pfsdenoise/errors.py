@@ -132,8 +132,8 @@ def explain(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, ValueError):  # the library's other refusals carry their own message
         return EXIT_DATA, _one_line(exc)
     return EXIT_INTERNAL, (
-        f"unexpected {type(exc).__name__}: {_one_line(exc)} (a bug in pfsdenoise? rerun with "
-        "--debug for the traceback and report it)"
+        f"unexpected {type(exc).__name__}: {_one_line(exc)} (a bug in pfsdenoise? please report "
+        "it with its traceback: `pfsdenoise --debug ...` shows it, a job's log file has it)"
     )
 
 
@@ -161,17 +161,29 @@ def write_error(exc: OSError, target: str | os.PathLike, temporary: str | os.Pat
 
 
 @contextlib.contextmanager
-def foreign_reader_errors(path: str | os.PathLike, what: str) -> Iterator[None]:
-    """Turn the low-level errors of a third-party reader (astropy's on a bad FITS header:
-    ``KeyError: 7`` for BITPIX = 7, a reshape error for NAXIS1 = 2e9) into :class:`ForeignFile`
-    naming ``path``. Wrap only the calls into the reader, not our own code."""
+def foreign_reader_errors(path: str | os.PathLike, what: str, reader: str) -> Iterator[None]:
+    """Turn the low-level errors that the third-party package ``reader`` raises on a malformed
+    file (astropy's on a bad FITS header: ``KeyError: 7`` for BITPIX = 7, a reshape error for
+    NAXIS1 = 2e9) into :class:`ForeignFile` naming ``path``. Errors raised by our own code in
+    the block pass unchanged."""
     try:
         yield
-    except (ExplainedError, FileNotFoundError, PermissionError):
-        raise
     except (KeyError, IndexError, TypeError, ValueError, EOFError, OSError) as exc:
+        if isinstance(exc, ExplainedError | FileNotFoundError | PermissionError) or not _raised_in(
+            exc, reader
+        ):
+            raise
         detail = _one_line(exc) if not isinstance(exc, KeyError) else f"bad value {exc}"
         raise ForeignFile(
             f"{os.fspath(path)}: not a readable {what} ({type(exc).__name__}: {detail}); check "
             "its header (e.g. BITPIX, NAXISn) or rewrite it with a standard writer"
         ) from exc
+
+
+def _raised_in(exc: BaseException, package: str) -> bool:
+    """Whether the innermost frame of ``exc``'s traceback is in ``package``."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    name = tb.tb_frame.f_globals.get("__name__", "") if tb is not None else ""
+    return name == package or name.startswith(package + ".")
