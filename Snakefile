@@ -30,7 +30,7 @@ try:
         config,
         Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
         layers=[
-            read_config_file("config.yaml"),
+            read_config_file("config.yaml", missing_ok=True),
             workflow.config_settings.overwrite_config,
         ],
     )

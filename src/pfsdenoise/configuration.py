@@ -180,10 +180,13 @@ def load_config(
     return validate_config(config, schema_file or default_schema_file(), layers)
 
 
-def read_config_file(path: str | os.PathLike) -> dict:
-    """One config file's mapping (empty for an empty file); a clear error otherwise."""
+def read_config_file(path: str | os.PathLike, missing_ok: bool = False) -> dict:
+    """One config file's mapping (empty for an empty file, or a missing one when
+    ``missing_ok``, as Snakemake skips a missing ``configfile:`` given ``--configfile``)."""
     path = Path(path)
     if not path.is_file():
+        if missing_ok:
+            return {}
         raise ConfigError(f"config file {path} not found")
     with open(path) as fh:
         try:
