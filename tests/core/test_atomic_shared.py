@@ -9,7 +9,6 @@ import os
 import stat
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pyarrow as pa
@@ -77,25 +76,28 @@ def test_two_concurrent_writers_do_not_remove_each_other(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["shard.parquet"]
 
 
-def test_a_dead_writers_temporary_is_removed_a_live_ones_kept(tmp_path):
+def test_live_writers_temporaries_are_kept(tmp_path):
+    """The cleanup removes only temporaries of dead processes of this host (tested with a
+    killed writer in test_core.py); a live process's, or another machine's, stay."""
+    from pfsdenoise.atomic import _HOST
+
     target = tmp_path / "model.pt"
-    script = textwrap.dedent(
-        f"""
-        import os, signal
-        from pfsdenoise.atomic import atomic_path
-        with atomic_path({str(target)!r}) as tmp:
-            tmp.write_text("partial")
-            os.kill(os.getpid(), signal.SIGKILL)
-        """
-    )
-    subprocess.run([sys.executable, "-c", script], check=False)
-    dead = [p for p in tmp_path.iterdir() if p.name.startswith(".model.")]
-    assert len(dead) == 1
-    foreign = tmp_path / ".model.otherhost~1~abcd.tmp.pt"  # another machine's writer
-    foreign.write_text("in progress elsewhere")
-    with atomic_path(target) as tmp:
-        tmp.write_text("done")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [foreign.name, "model.pt"]
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = tmp_path / f".model.{_HOST}~{sleeper.pid}~abcd.tmp.pt"
+        foreign = tmp_path / ".model.otherhost~1~abcd.tmp.pt"
+        for path in (live, foreign):
+            path.write_text("in progress")
+        with atomic_path(target) as tmp:
+            tmp.write_text("done")
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+            [live.name, foreign.name, "model.pt"]
+        )
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    write_text_atomic(target, "again")  # its writer is gone now: removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([foreign.name, "model.pt"])
 
 
 def test_full_disk_names_the_output_and_leaves_nothing(tmp_path):
