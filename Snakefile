@@ -16,16 +16,23 @@ from pfsdenoise.code_closure import run_library_from
 # job runs is the code its derived dependencies hash (workflow/rules/common.smk).
 run_library_from(Path(workflow.basedir) / "src")
 
-from pfsdenoise.configuration import ConfigError, validate_config
+from pfsdenoise.configuration import ConfigError, read_config_file, validate_config
 
 
 configfile: "config.yaml"
 
 
 # Validate (and fill defaults) before any job starts; every problem is named by its dotted key.
+# The layers (config.yaml, then what the command line gave) let a --configfile switch a
+# sampling distribution instead of merging it with the default's.
 try:
     validate_config(
-        config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
+        config,
+        Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
+        layers=[
+            read_config_file("config.yaml", missing_ok=True),
+            workflow.config_settings.overwrite_config,
+        ],
     )
 except ConfigError as error:
     raise WorkflowError(str(error)) from None

@@ -7,6 +7,7 @@ the key as a dotted path (``simulate.splits.train``), what is wrong, and what th
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator, MutableMapping, Sequence
 from pathlib import Path
@@ -17,8 +18,10 @@ from jsonschema import Draft202012Validator, validators
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from pfsdenoise.errors import ConfigProblem
 
-class ConfigError(ValueError):
+
+class ConfigError(ConfigProblem):
     """A configuration that does not match the schema or is impossible."""
 
 
@@ -57,6 +60,8 @@ def _dotted(path: Any) -> str:
 
 def _describe(error) -> str:
     key = _dotted(error.absolute_path)
+    if error.validator == "oneOf" and isinstance(error.instance, dict) and "dist" in error.instance:
+        return _describe_dist(key, error)
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         return f"{key}: {error.message}; allowed keys here: {', '.join(allowed)}"
@@ -64,40 +69,80 @@ def _describe(error) -> str:
     return f"{key}: {error.message}" + (f" ({hint})" if hint else "")
 
 
+def _describe_dist(key: str, error) -> str:
+    """A sampling distribution that matches none of the schema's ``oneOf`` branches: what is
+    wrong for the ``dist`` it names (the branch of that name), and which keys it takes."""
+    dist = error.instance["dist"]
+    for index, branch in enumerate(error.validator_value):
+        if branch.get("properties", {}).get("dist", {}).get("const") == dist:
+            problems = [
+                e.message for e in error.context or [] if e.relative_schema_path[0] == index
+            ]
+            takes = ", ".join(k for k in branch["properties"] if k != "dist")
+            return f"{key}: dist {dist}: {'; '.join(problems)} (dist {dist} takes {takes})"
+    names = [b.get("properties", {}).get("dist", {}).get("const") for b in error.validator_value]
+    return f"{key}: dist {dist!r} is not one of {', '.join(map(str, names))}"
+
+
 def iter_errors(config: dict, schema_file: str | os.PathLike) -> Iterator[str]:
-    """Every schema violation of ``config`` as a readable line; fills defaults as it goes."""
+    """Every schema violation of ``config`` as a readable line, filling defaults as it goes;
+    then, on a schema-valid configuration, the checks a schema cannot express
+    (:mod:`pfsdenoise.config_checks`)."""
+    from pfsdenoise.config_checks import semantic_errors
+
     schema_file = Path(schema_file)
     with open(schema_file) as fh:
         schema = yaml.safe_load(fh)
     validator = _Validator(schema, registry=_registry(schema_file.parent))
-    for error in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path)):
-        yield _describe(error)
-    yield from _semantic_errors(config)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    yield from (_describe(error) for error in errors)
+    if not errors:
+        yield from semantic_errors(config)
 
 
-def _semantic_errors(config: dict) -> Iterator[str]:
-    """Checks a JSON schema cannot express: empty ranges, duplicate chunk names."""
-    chunks = config.get("simulate", {}).get("chunks", [])
-    names = [c.get("name") for c in chunks if isinstance(c, dict)]
-    for name in {n for n in names if names.count(n) > 1}:
-        yield f"simulate.chunks: chunk name {name!r} is used twice; names must be unique"
-    for i, chunk in enumerate(chunks):
-        for axis, value in chunk.items() if isinstance(chunk, dict) else ():
-            if (
-                isinstance(value, list)
-                and len(value) == 2
-                and all(isinstance(v, int | float) for v in value)
-                and not value[0] < value[1]
-            ):
-                yield (
-                    f"simulate.chunks.{i}.{axis}: range {value} is empty; give [low, high] "
-                    "with low < high"
-                )
+def _dist_keys(schema_dir: Path) -> dict[str, set[str]]:
+    """Keys each sampling distribution takes, from ``sampling.schema.yaml``."""
+    with open(schema_dir / "sampling.schema.yaml") as fh:
+        branches = yaml.safe_load(fh)["$defs"]["dist"]["oneOf"]
+    return {b["properties"]["dist"]["const"]: set(b["properties"]) for b in branches}
 
 
-def validate_config(config: dict, schema_file: str | os.PathLike) -> dict:
+def replace_distributions(config: dict, layers: Sequence[dict], schema_dir: Path) -> None:
+    """A config layer that names a sampling ``dist`` replaces that distribution: keys of
+    another distribution left by the layers merged before it (``a`` and ``b`` of the default
+    Beta under a new ``dist: uniform``) are dropped. Keys the replacing layer (or a later one)
+    wrote itself are kept, so the schema still reports them to the user."""
+    takes = _dist_keys(schema_dir)
+
+    def entry(layer: Any, name: str) -> dict:
+        sampling = layer.get("sampling") if isinstance(layer, dict) else None
+        value = sampling.get(name) if isinstance(sampling, dict) else None
+        return value if isinstance(value, dict) else {}
+
+    sampling = config.get("sampling")
+    for name, spec in sampling.items() if isinstance(sampling, dict) else ():
+        if not isinstance(spec, dict) or spec.get("dist") not in takes:
+            continue
+        setters = [i for i, layer in enumerate(layers) if "dist" in entry(layer, name)]
+        if not setters:
+            continue
+        written = set().union(*(entry(layer, name) for layer in layers[setters[-1] :]))
+        for key in [k for k in spec if k not in takes[spec["dist"]] and k not in written]:
+            del spec[key]
+
+
+def validate_config(
+    config: dict, schema_file: str | os.PathLike, layers: Sequence[dict] | None = None
+) -> dict:
     """Validate ``config`` in place (defaults filled) and return it; raise :class:`ConfigError`
-    listing every problem at once."""
+    listing every problem at once.
+
+    ``layers`` are the configuration sources in the order they were merged into ``config``
+    (the workflow's config.yaml, then what the command line gave); with them, a layer that
+    switches a sampling distribution replaces it (:func:`replace_distributions`).
+    """
+    if layers is not None:
+        replace_distributions(config, layers, Path(schema_file).parent)
     problems = list(iter_errors(config, schema_file))
     if problems:
         raise ConfigError(
@@ -129,16 +174,28 @@ def load_config(
     from snakemake.utils import update_config
 
     config: dict = {}
-    for path in paths:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} not found")
-        with open(path) as fh:
-            try:
-                update_config(config, yaml.safe_load(fh) or {})
-            except yaml.YAMLError as exc:
-                raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-    return validate_config(config, schema_file or default_schema_file())
+    layers = [read_config_file(path) for path in paths]
+    for layer in layers:
+        update_config(config, copy.deepcopy(layer))
+    return validate_config(config, schema_file or default_schema_file(), layers)
+
+
+def read_config_file(path: str | os.PathLike, missing_ok: bool = False) -> dict:
+    """One config file's mapping (empty for an empty file, or a missing one when
+    ``missing_ok``, as Snakemake skips a missing ``configfile:`` given ``--configfile``)."""
+    path = Path(path)
+    if not path.is_file():
+        if missing_ok:
+            return {}
+        raise ConfigError(f"config file {path} not found")
+    with open(path) as fh:
+        try:
+            layer = yaml.safe_load(fh) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(layer, dict):
+        raise ConfigError(f"{path}: a {type(layer).__name__}, not a mapping of config keys")
+    return layer
 
 
 def fill_defaults(instance: dict, ref: str, schema_file: str | os.PathLike | None = None) -> dict:

@@ -7,10 +7,13 @@ import logging
 import os
 import sys
 import time
+import traceback
 from collections.abc import Mapping
+from types import TracebackType
 from typing import Any
 
 log = logging.getLogger(__name__)
+_failure_log = logging.getLogger("pfsdenoise.failure")  # the traceback: to the log file only
 
 
 def setup_logging(
@@ -20,11 +23,17 @@ def setup_logging(
 ) -> None:
     """Send ``pfsdenoise`` log records to stderr and, when given, to ``log_file``.
 
+    A failure that ends the process is logged too (:func:`log_failure`, installed as
+    ``sys.excepthook``): its one-line explanation to both, its traceback to ``log_file``, so a
+    failed workflow job's rule log says why (Snakemake's script runner sends the traceback to
+    stderr only). The process then exits with the failure's status (:mod:`pfsdenoise.errors`).
+
     With ``code`` (a rule's derived code record, :mod:`pfsdenoise.code_closure`), the job
     checks at exit that every library module it imported is in that record, and logs a
     warning naming any that is not: a dependency the static derivation missed.
     """
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    stderr = logging.StreamHandler(sys.stderr)
+    handlers: list[logging.Handler] = [stderr]
     if log_file:
         handlers.append(logging.FileHandler(log_file, mode="w"))
     logging.basicConfig(
@@ -33,8 +42,31 @@ def setup_logging(
         handlers=handlers,
         force=True,
     )
+    _failure_log.handlers = [handlers[-1]]
+    _failure_log.propagate = False
+    sys.excepthook = log_failure
     if code is not None:
         atexit.register(check_loaded_code, list(code.get("files", [])))
+
+
+def log_failure(
+    kind: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    """``sys.excepthook``: log why the process fails, then exit with the failure's status."""
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, exc, tb)
+        return
+    from pfsdenoise.errors import EXIT_INTERNAL, explain
+
+    status, message = explain(exc)
+    log.error("%s", message)
+    text = "".join(traceback.format_exception(kind, exc, tb)).rstrip()
+    if isinstance(_failure_log.handlers[0], logging.FileHandler):
+        _failure_log.error("traceback of the failure:\n%s", text)
+    if status == EXIT_INTERNAL:  # a bug: its traceback on the terminal too
+        print(text, file=sys.stderr)
+    atexit._run_exitfuncs()  # the code check, then logging's own flush (os._exit skips them)
+    os._exit(status)
 
 
 UNDECLARED = "imported library files missing from the rule's derived code dependencies"

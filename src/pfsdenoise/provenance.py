@@ -20,6 +20,7 @@ from typing import Any
 
 from pfsdenoise import __version__
 from pfsdenoise.atomic import write_text_atomic
+from pfsdenoise.errors import DamagedFile
 
 PARQUET_KEY = b"pfsdenoise.provenance"
 SIDECAR_SUFFIX = ".prov.json"
@@ -68,6 +69,8 @@ def make_record(
     (:func:`pfsdenoise.code_closure.code_record`: content hash and files).
     """
     code = dict(code or {})
+    checked = [{"path": str(p), "checksum": file_checksum(p)} for p in inputs]
+    check_consistent(checked)
     return {
         "step": step,
         "config": dict(config or {}),
@@ -77,7 +80,7 @@ def make_record(
         "code_hash": code.get("hash"),
         "code_files": list(code.get("files", [])),
         "script": code.get("script"),
-        "inputs": [{"path": str(p), "checksum": file_checksum(p)} for p in inputs],
+        "inputs": checked,
         "host": platform.node(),
         "python": platform.python_version(),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -126,7 +129,7 @@ def write_sidecar(output: str | os.PathLike, record: Mapping[str, Any]) -> Path:
     return path
 
 
-class ProvenanceError(ValueError):
+class ProvenanceError(DamagedFile):
     """A provenance record that cannot be read (damaged metadata or sidecar)."""
 
 
@@ -152,24 +155,59 @@ def _is_fits(path: Path) -> bool:
     return head == b"SIMPLE  =" or head.startswith(b"\x1f\x8b")
 
 
+class InconsistentInputsError(DamagedFile):
+    """Inputs of one step that do not belong together: one was made from another file's
+    content, which has changed since (damaged, or rewritten outside the workflow)."""
+
+
+def _same_file_key(path: str) -> str:
+    return os.path.normpath(os.path.abspath(path))
+
+
+def check_consistent(inputs: Iterable[Mapping[str, Any]]) -> None:
+    """Verify the inputs of a step against each other's provenance records: where input A
+    records that it was made from input B, B's checksum now must be the one A recorded.
+
+    ``inputs`` are ``{"path", "checksum"}`` items (those of a record being made). This catches
+    a file damaged or rewritten after its dependents were computed (a test shard changed under
+    its predictions), before the step reads either.
+    """
+    inputs = list(inputs)
+    current = {_same_file_key(i["path"]): i for i in inputs}
+    for item in inputs:
+        try:
+            record = read_record(item["path"])
+        except (OSError, ValueError):  # unreadable: the step's reader reports it, named
+            continue
+        for used in (record or {}).get("inputs") or []:
+            if not isinstance(used, Mapping) or not isinstance(used.get("path"), str):
+                continue
+            now = current.get(_same_file_key(used["path"]))
+            if now is not None and used.get("checksum") not in (None, now["checksum"]):
+                raise InconsistentInputsError(
+                    f"{item['path']} was made from {now['path']} with checksum "
+                    f"{used['checksum']}, which now has {now['checksum']}: {now['path']} changed "
+                    f"(or is damaged) since; rerun the step that wrote {item['path']}, or "
+                    f"restore {now['path']}"
+                )
+
+
 def read_record(path: str | os.PathLike) -> dict[str, Any] | None:
     """The record of a file: from its Parquet metadata or FITS header, else its sidecar; None
     if it has none."""
     path = Path(path)
     text, where = None, None
     if path.is_file() and path.suffix == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        from pfsdenoise.shards import NotAShardError, read_metadata
 
-        try:
-            meta = pq.read_schema(path).metadata or {}
-        except (pa.ArrowException, OSError) as exc:
-            raise ProvenanceError(
-                f"{path}: not a readable Parquet file ({exc}); if the workflow wrote it, delete "
-                "it and rerun the step that writes it"
-            ) from None
-        if PARQUET_KEY in meta:
-            text, where = meta[PARQUET_KEY], "its Parquet metadata"
+        try:  # a shard's metadata is checked against its checksum first
+            record = read_metadata(path).get("provenance")
+        except NotAShardError:
+            record = None
+        if record is not None:
+            if not isinstance(record, dict):
+                raise ProvenanceError(f"{path}: its provenance record is not a JSON object")
+            return record
     if text is None and path.is_file() and _is_fits(path):
         text, where = read_fits_text(path), "its FITS HISTORY PFSD cards"
     side = sidecar_path(path)

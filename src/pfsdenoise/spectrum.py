@@ -3,7 +3,8 @@
 - :func:`noisy_realization`: one Gaussian noise draw from a noiseless spectrum and its σ;
 - :func:`draw_distortions`: smooth random flux-calibration curves;
 - :func:`masked_median`: the per-spectrum median normalization (and the S/N definition);
-- :func:`prepare_inputs`: model inputs from observed arrays (masked pixels filled, σ clipped).
+- :func:`prepare_inputs`: model inputs from observed arrays (masked pixels filled, σ clipped);
+- :func:`unusable_reason`: why pixels cannot be used, for error messages.
 
 This module imports numpy only, so training and the user-facing denoiser do not load the
 instrument simulator (extinction laws, filter curves) to use them.
@@ -81,6 +82,23 @@ def masked_median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.array(
         [np.median(v[u]) if u.any() else np.nan for v, u in zip(values, valid, strict=True)]
     )
+
+
+def unusable_reason(flux: np.ndarray, sigma: np.ndarray, mask: np.ndarray) -> str:
+    """Why pixels of one spectrum cannot be used, as counts per cause ("σ = 0 at 4096 of
+    4096 pixels"), for messages that name the cause instead of its consequence (a NaN median)."""
+    flux, sigma, mask = (np.asarray(a) for a in (flux, sigma, mask))
+    n = flux.size
+    with np.errstate(invalid="ignore"):
+        causes = {
+            "masked": mask.astype(bool),
+            "flux NaN or infinite": ~np.isfinite(flux),
+            "σ NaN or infinite": ~np.isfinite(sigma),
+            "σ = 0": sigma == 0,
+            "σ < 0": sigma < 0,
+        }
+    parts = [f"{name} at {int(hit.sum())} of {n} pixels" for name, hit in causes.items() if hit.any()]
+    return ", ".join(parts) or f"all {n} pixels usable"
 
 
 def fill_masked(flux: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from pfsdenoise.denoise.hdus import read_rows
 from pfsdenoise.denoise.inputs import ReadOptions
 from pfsdenoise.denoise.run import card_checksum
 from pfsdenoise.denoise.testdata import bits, to_njy, write_target_spectra
+from pfsdenoise.errors import EXIT_DATA
 from pfsdenoise.learn.testdata import toy_spectra
 from pfsdenoise.provenance import file_checksum, read_record
 
@@ -90,7 +91,7 @@ def test_provenance_cards_and_command(tmp_path, model_path, capsys):
     assert f"{result} <- denoise: 2 inputs" in chain and f"{model_path} <- train" in chain
     # the input is never overwritten, not even through another spelling of its folder
     argv = ["denoise", "--model", str(model_path), str(path), "-o", str(tmp_path / "." / "")]
-    assert main(argv) == 2
+    assert main(argv) == EXIT_DATA
 
 
 def test_models_with_an_uncertainty_fill_denoised_err(tmp_path):

@@ -11,6 +11,7 @@ from pfsdenoise.denoise.api import SpectrumError, norm_window
 from pfsdenoise.denoise.formats import InputFormatError, read_input
 from pfsdenoise.denoise.inputs import ReadOptions
 from pfsdenoise.denoise.rebin import pixel_edges, rebin_matrix
+from pfsdenoise.errors import EXIT_CHECKPOINT, EXIT_DATA
 from pfsdenoise.learn.testdata import toy_spectra, write_toy_shard
 from pfsdenoise.provenance import read_record
 from pfsdenoise.shards import read_metadata, read_shard
@@ -66,6 +67,14 @@ def test_api_improves_on_shifted_grid(model, toy):
         SHIFTED, toy["flux"] * SCALE, toy["sigma"] * SCALE, on_input_grid=False
     )
     assert on_model.flux.shape == (12, model.wave.size)
+
+
+def test_zero_sigma_everywhere_is_named_as_the_cause(model, toy):
+    """Before: the misleading "median flux in the normalization window is nan"."""
+    flux, sigma = toy["flux"][:2].copy(), np.zeros_like(toy["sigma"][:2])
+    with pytest.raises(SpectrumError, match=r"spectrum 0: no usable pixel in the normalization "
+                       r"window \(σ = 0 at 460 of 460 pixels\); give each pixel its 1σ"):  # fmt: skip
+        model.denoise(SHIFTED, flux, sigma)
 
 
 def test_nan_and_negative_sigma_are_masked_not_propagated(model, toy):
@@ -263,7 +272,7 @@ def test_bad_files(model_path, tmp_path, toy, capsys):
     assert "spectrum.txt" in captured.err and "failed" in captured.out
     assert (tmp_path / "o" / "good.parquet").exists()
     argv = ["denoise", "--model", str(model_path), str(paths["table"]), "-o", str(tmp_path)]
-    assert main(argv) == 2
+    assert main(argv) == EXIT_DATA
     assert "overwrite the input" in capsys.readouterr().err
 
 
@@ -280,7 +289,7 @@ def test_cli_refuses_model_with_code(tmp_path, capsys):
     bad = tmp_path / "model.pt"
     torch.save({"format": "pfsdenoise-denoiser", "x": Payload()}, bad)
     argv = ["denoise", "--model", str(bad), str(tmp_path / "x.fits"), "-o", str(tmp_path / "o")]
-    assert main(argv) == 2
+    assert main(argv) == EXIT_CHECKPOINT
     out = capsys.readouterr()
     assert "refused" in out.err and "code from a model file ran" not in out.out
 

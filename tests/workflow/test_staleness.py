@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +19,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tiny_workflow import REPO, Output, detailed_summary, downstream, pending
+from tiny_workflow import (
+    REPO,
+    Output,
+    detailed_summary,
+    downstream,
+    parse_detailed_summary,
+    pending,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -192,7 +201,18 @@ def test_change_reruns_exactly_what_depends_on_it(tiny_run: Path, case: Case) ->
 
 def test_moved_project_plans_nothing(tiny_run: Path, tmp_path: Path) -> None:
     """A finished project copied (or mounted) elsewhere with its results is up to date: code
-    dependencies are content hashes, not paths of the checkout."""
+    dependencies are content hashes, not paths of the checkout. Also when Snakemake is run
+    from another folder with `--directory` (before: all 159 jobs reran, "Set of input files
+    has changed")."""
     moved = tmp_path / "moved"
     shutil.copytree(tiny_run, moved, symlinks=True)
     assert pending(detailed_summary(moved)) == set()
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", "moved/Snakefile", "--directory", "moved",
+         "--configfile", "moved/config/tiny.yaml", "--detailed-summary"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    outputs = parse_detailed_summary(result.stdout)
+    assert outputs and pending(outputs) == set()

@@ -78,8 +78,13 @@ def detailed_summary(workdir: Path, configs: tuple[str, ...] = ()) -> dict[str, 
     result = snakemake(workdir, "--detailed-summary", configs=configs, timeout=300)
     if result.returncode != 0:
         raise AssertionError(f"snakemake --detailed-summary failed:\n{tail(result.stdout)}")
+    return parse_detailed_summary(result.stdout)
+
+
+def parse_detailed_summary(stdout: str) -> dict[str, Output]:
+    """The rows of a `--detailed-summary` output (see :func:`detailed_summary`)."""
     # The table starts at its header line; anything before it is Snakemake's chatter.
-    text = result.stdout[result.stdout.index("output_file\t") :]
+    text = stdout[stdout.index("output_file\t") :]
     rows = csv.DictReader(io.StringIO(text), delimiter="\t")
     outputs = {}
     for row in rows:

@@ -29,7 +29,7 @@ import numpy as np
 from pfsdenoise.denoise.arm import ArmGrid, Placement, SpectrumError
 from pfsdenoise.denoise.rebin import MIN_COVERAGE, rebin, rebin_mean
 from pfsdenoise.denoise.units import flambda_factor, parse_unit, to_angstrom
-from pfsdenoise.spectrum import masked_median
+from pfsdenoise.spectrum import masked_median, unusable_reason
 
 __all__ = ["Denoised", "SpectrumDenoiser", "SpectrumError", "load_spectrum_denoiser"]
 
@@ -221,16 +221,22 @@ class SpectrumDenoiser:
             bad_m = np.zeros((0, n_model), bool)
             norm = np.zeros(0)
         ok = norm > 0
-        for row, value in zip(kept, norm, strict=True):
+        for j, (row, value) in enumerate(zip(kept, norm, strict=True)):
             if not value > 0:
                 where = f"{source}: spectrum {row.index}" if many else source
-                refuse(
-                    row.index,
-                    SpectrumError(
-                        f"{where}: median flux in the normalization window is {value}; it needs "
+                if not (self._window & ~bad_m[j]).any():  # nothing usable: say why (σ = 0 ...)
+                    _, f, s, m = rows[row.index]
+                    problem = (
+                        f"no usable pixel in the normalization window ({unusable_reason(f, s, m)});"
+                        " give each pixel its 1σ uncertainty (> 0) and a finite flux, or unmask "
+                        "some"
+                    )
+                else:
+                    problem = (
+                        f"median flux in the normalization window is {value:.3g}; it needs "
                         "positive flux there to be normalized"
-                    ),
-                )
+                    )
+                refuse(row.index, SpectrumError(f"{where}: {problem}"))
         kept = [r for r, good in zip(kept, ok, strict=True) if good]
         f_m, s_m, bad_m, norm = f_m[ok], s_m[ok], bad_m[ok], norm[ok]
         k = norm[:, None]

@@ -1,7 +1,8 @@
 """The ``pfsdenoise denoise`` subcommand: its options and its handler (docs/denoise.md).
 
-Exit status: 0 when every file was denoised, 1 when some failed (the others are written), 2 when
-nothing could start (bad model, an output that would overwrite an input).
+Exit status: 0 when every file was denoised, 1 when some failed (the others are written); when
+nothing could start, the status of the failure's kind (``pfsdenoise --help``: 6 a refused model,
+9 an output that would overwrite an input).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ import numpy as np
 from pfsdenoise.denoise.inputs import InputSpectra, ReadOptions
 from pfsdenoise.denoise.masks import mask_planes, rejected
 from pfsdenoise.denoise.units import parse_unit
+from pfsdenoise.errors import ForeignFile, foreign_reader_errors
 
 ERROR_NAMES = ("ERROR", "ERR", "SIGMA", "FLUX_ERR", "FLUXERR", "IVAR", "INVVAR", "VARIANCE", "VAR")
 """Error columns tried in this order when ``--error-column`` is not given."""
@@ -34,7 +35,7 @@ _IVAR = re.compile(r"(^|_)(IVAR|INVVAR|INV_VAR|INVERSE_VARIANCE)($|_)")
 _VAR = re.compile(r"(^|_)(VAR|VARIANCE)($|_)")
 
 
-class InputFormatError(ValueError):
+class InputFormatError(ForeignFile):
     """A file that is neither a usable FITS file nor a Parquet shard, or lacks a column."""
 
 
@@ -93,7 +94,10 @@ def read_input(path: str | os.PathLike, opts: ReadOptions | None = None) -> Inpu
     kind = detect_format(path)
     if kind == "parquet" or opts.product == "parquet":
         return _read_parquet(path)
-    with fits.open(path, memmap=False) as hdul:
+    with (
+        foreign_reader_errors(path, "FITS file", "astropy"),  # a bad header: named, explained
+        fits.open(path, memmap=False) as hdul,
+    ):
         product = recognise(path, hdul) if opts.product == "auto" else opts.product
         if product in PRODUCTS:
             return read_product(path, hdul, product, opts)

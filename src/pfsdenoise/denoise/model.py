@@ -14,17 +14,24 @@ from typing import Any
 import numpy as np
 import torch
 
-from pfsdenoise.learn.checkpoint import load_plain, pick_device, rebuild
+from pfsdenoise.learn.checkpoint import MAX_MODEL_MB, load_plain, pick_device, rebuild
 from pfsdenoise.spectrum import SpectrumArrayError, prepare_inputs
 
 
 class TrainedModel:
     """A trained network ready to denoise normalized spectra on its own wavelength grid."""
 
-    def __init__(self, payload: Mapping[str, Any], path: Any, device: str | None = None) -> None:
+    def __init__(
+        self,
+        payload: Mapping[str, Any],
+        path: Any,
+        device: str | None = None,
+        *,
+        max_mb: float = MAX_MODEL_MB,
+    ) -> None:
         self.path = str(path)
         self.device = pick_device(device)
-        self.model = rebuild(payload, path).to(self.device).eval()
+        self.model = rebuild(payload, path, max_mb=max_mb).to(self.device).eval()
         self.arch: str = payload["arch"]
         self.hyper: dict = dict(payload["hyper"])
         self.wave: np.ndarray = payload["wave"].numpy()
@@ -61,6 +68,10 @@ class TrainedModel:
         return out[0] if one else out
 
 
-def load_model(path: str | os.PathLike, device: str | None = None) -> TrainedModel:
-    """Load a model file (weights-only, no code executed) onto ``device`` (default: auto)."""
-    return TrainedModel(load_plain(path), path, device)
+def load_model(
+    path: str | os.PathLike, device: str | None = None, *, max_mb: float = MAX_MODEL_MB
+) -> TrainedModel:
+    """Load a model file (weights-only, no code executed) onto ``device`` (default: auto);
+    a file whose hyper-parameters disagree with its tensors, or imply more than ``max_mb`` MB
+    of weights, is refused before the model is built."""
+    return TrainedModel(load_plain(path), path, device, max_mb=max_mb)

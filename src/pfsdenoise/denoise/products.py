@@ -26,6 +26,7 @@ from pfsdenoise.denoise.hdus import plane_rows, read_rows
 from pfsdenoise.denoise.inputs import InputSpectra, ReadOptions
 from pfsdenoise.denoise.masks import mask_planes, rejected
 from pfsdenoise.denoise.units import parse_unit
+from pfsdenoise.errors import ForeignFile
 
 PRODUCTS = ("pfsSingle", "pfsObject", "pfsCalibrated", "pfsCoadd", "pfsArm", "pfsMerged")
 _NAME = re.compile(r"^(" + "|".join(PRODUCTS) + r")[-_.]")
@@ -44,7 +45,7 @@ DEFAULT_FLUX_UNIT = {
 VARIANCE_NOTE = "sigma = sqrt(COVAR row 0): COVAR row 0 is the variance (datamodel.txt)"
 
 
-class ProductError(ValueError):
+class ProductError(ForeignFile):
     """A file that claims to be a PFS product but lacks what its layout needs."""
 
 

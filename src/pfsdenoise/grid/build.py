@@ -15,7 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from pfsdenoise.grid.store import GridFormatError, grid_writer, log_uniform_wave, open_grid
+from pfsdenoise.grid.store import (
+    Grid,
+    GridFormatError,
+    grid_writer,
+    log_uniform_wave,
+    open_grid,
+)
 from pfsdenoise.grid.synthetic import ModelParameters, synthetic_spectrum
 
 log = logging.getLogger(__name__)
@@ -88,6 +94,25 @@ def build_slice(
     return per_node
 
 
+def _check_same_build(slices: Sequence[Grid]) -> None:
+    """Slices are cached intermediates: merge only slices built by the same code from the same
+    settings (apart from their Teff), as their provenance records say."""
+
+    def build_of(g: Grid) -> tuple[Any, Any]:
+        record = g.metadata.get("provenance") or {}
+        config = {k: v for k, v in (record.get("config") or {}).items() if k != "teff"}
+        return record.get("code_hash"), config
+
+    first = build_of(slices[0])
+    for g in slices[1:]:
+        if build_of(g) != first:
+            raise GridFormatError(
+                f"{g.path} was built by other code or settings than {slices[0].path} (code "
+                f"{build_of(g)[0]} vs {first[0]}); rebuild the slices (snakemake --forcerun "
+                "grid_slice)"
+            )
+
+
 def merge_slices(
     path: str | os.PathLike,
     slices: Sequence[str | os.PathLike],
@@ -98,6 +123,10 @@ def merge_slices(
     """Stack one-Teff slice grids (any order) into one grid, written atomically."""
     grids = sorted((open_grid(s) for s in slices), key=lambda g: g.axes["teff"][0])
     first = grids[0]
+    _check_same_build(grids)
+    for g in grids:  # every node is copied: verify them all
+        g.check_nodes(None, "flux")
+        g.check_nodes(None, "continuum")
     for g in grids[1:]:
         for name in ("logg", "mh", "alpha"):
             if not np.array_equal(g.axes[name], first.axes[name]):

@@ -199,6 +199,7 @@ def apply_weights(
     data = grid.flux if array == "flux" else grid.continuum
     if data is None:
         raise ValueError(f"grid {grid.path} stores no continuum")
+    grid.check_nodes(matrix.indices, array)  # the rows used, verified on first use
     out = np.asarray(matrix @ data.reshape(-1, grid.n_wave), dtype=np.float32)
     out[~complete] = np.nan
     return out

@@ -12,6 +12,11 @@ A grid is a folder (layout documented in ``docs/grid.md``)::
 Arrays are plain ``.npy`` files opened memory-mapped, so reading one node touches only that
 node's pages. Grids are written into a temporary folder and swapped into place complete
 (:func:`pfsdenoise.atomic.atomic_dir`): a crashed build never leaves a grid that opens.
+
+The manifest's ``checksums`` hold CRC32s of the rest of the manifest, of the provenance sidecar,
+of ``wave.npy`` and ``valid.npy`` (verified on open), and of every node's flux (and continuum)
+row, verified the first time the row is used (:meth:`Grid.check_nodes`): a damaged grid is
+refused, not interpolated, and a big grid is not read whole by every job that opens it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +35,12 @@ import numpy as np
 
 from pfsdenoise.atomic import atomic_dir
 from pfsdenoise.constants import STELLAR_AXES
-from pfsdenoise.provenance import read_record, to_json, write_sidecar
+from pfsdenoise.errors import DamagedFile
+from pfsdenoise.provenance import read_record, sidecar_path, to_json, write_sidecar
 
 FORMAT_NAME = "pfsdenoise-grid"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the manifest carries checksums (manifest, sidecar, wave, valid, every node row)."""
 MANIFEST = "grid.json"
 AXIS_UNITS = {"teff": "K", "logg": "dex (cgs)", "mh": "dex", "alpha": "dex"}
 FLUX_UNIT = "erg s-1 cm-2 Angstrom-1"
@@ -44,6 +52,14 @@ LOG_UNIFORM_RTOL = 1e-6
 
 class GridFormatError(ValueError):
     """A grid folder or the arrays handed to the writer do not follow the grid format."""
+
+
+class DamagedGridError(GridFormatError, DamagedFile):
+    """A grid whose files fail their checksums or cannot be read."""
+
+
+MANIFEST_KEYS = ("axis_names", "axes", "wave", "flux", "valid", "checksums")
+REBUILD = "rebuild the grid (delete its folder and rerun its rule) or import it again"
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,28 @@ class Grid:
     continuum: np.ndarray | None
     valid: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
+    checksums: dict[str, Any] = field(default_factory=dict, repr=False)
+    _checked: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    def check_nodes(self, nodes: np.ndarray | None = None, array: str = "flux") -> None:
+        """Verify the stored checksums of node rows (flat indices in C order of the axes;
+        None: all) of ``flux`` or ``continuum``; each row is read for this once per opened grid.
+        Raises :class:`DamagedGridError` naming the file and the node."""
+        data = self.flux if array == "flux" else self.continuum
+        expected = self.checksums.get(array)
+        if data is None or expected is None:
+            return
+        rows = data.reshape(-1, self.n_wave)
+        done = self._checked.setdefault(array, np.zeros(len(rows), dtype=bool))
+        todo = np.arange(len(rows)) if nodes is None else np.unique(np.asarray(nodes, np.int64))
+        for node in todo[~done[todo]]:
+            if zlib.crc32(rows[node]) != expected[node]:
+                index = np.unravel_index(node, self.shape)
+                raise DamagedGridError(
+                    f"{self.path / f'{array}.npy'}: damaged: node {tuple(map(int, index))} "
+                    f"({self.node_params(index)}) fails its checksum; {REBUILD}"
+                )
+            done[node] = True
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -201,6 +239,13 @@ def grid_writer(
             raise GridFormatError(f"grid {path}: no node was written")
         np.save(tmp / "wave.npy", wave)
         np.save(tmp / "valid.npy", writer.valid)
+        checksums = {
+            "algorithm": "crc32",
+            "wave": zlib.crc32(np.ascontiguousarray(wave)),
+            "valid": zlib.crc32(np.ascontiguousarray(writer.valid)),
+            "flux": _row_checksums(writer.flux),
+            "continuum": None if writer.continuum is None else _row_checksums(writer.continuum),
+        }
         writer.flux.flush()
         if writer.continuum is not None:
             writer.continuum.flush()
@@ -232,9 +277,17 @@ def grid_writer(
         # model numbers -> same id), for shard provenance
         digest = hashlib.sha256(to_json(manifest).encode()).hexdigest()[:12]
         manifest["grid_id"] = f"{source}-{digest}"
-        (tmp / MANIFEST).write_text(to_json(manifest) + "\n")
         if provenance is not None:
             write_sidecar(tmp / MANIFEST, provenance)
+            checksums["sidecar"] = zlib.crc32(sidecar_path(tmp / MANIFEST).read_bytes())
+        checksums["manifest"] = zlib.crc32(to_json(manifest).encode())
+        manifest["checksums"] = checksums
+        (tmp / MANIFEST).write_text(to_json(manifest) + "\n")
+
+
+def _row_checksums(array: np.ndarray) -> list[int]:
+    """CRC32 of every node row of a (*axes, n_wave) array."""
+    return [zlib.crc32(row) for row in array.reshape(-1, array.shape[-1])]
 
 
 def write_grid(
@@ -267,7 +320,11 @@ def grid_files(path: str | os.PathLike) -> list[Path]:
 
 
 def open_grid(path: str | os.PathLike) -> Grid:
-    """Open a grid folder; flux (and continuum) are read-only memory maps."""
+    """Open a grid folder; flux (and continuum) are read-only memory maps.
+
+    The manifest, the provenance sidecar, ``wave.npy`` and ``valid.npy`` are verified against
+    their checksums here; node rows when first used (:meth:`Grid.check_nodes`).
+    """
     path = Path(path)
     manifest_path = path / MANIFEST
     if not manifest_path.is_file():
@@ -275,39 +332,50 @@ def open_grid(path: str | os.PathLike) -> Grid:
             f"{manifest_path}: no grid here; build one (snakemake <grid dir>/grid.json) or "
             "import downloaded model files (pfsdenoise.grid.importer.import_grid)"
         )
+    manifest, checksums = _read_manifest(manifest_path)
     try:
-        manifest = json.loads(manifest_path.read_text())
-    except json.JSONDecodeError as err:
-        raise GridFormatError(f"{manifest_path}: not valid JSON ({err})") from err
-    if manifest.get("format") != FORMAT_NAME or manifest.get("format_version") != FORMAT_VERSION:
+        axes = _check_axes({k: manifest["axes"][k] for k in manifest["axis_names"]})
+        files = {k: manifest[k]["file"] for k in ("wave", "flux", "valid")}
+        if manifest.get("continuum"):
+            files["continuum"] = manifest["continuum"]["file"]
+    except (KeyError, TypeError) as err:
         raise GridFormatError(
-            f"{manifest_path}: format {manifest.get('format')!r} v{manifest.get('format_version')}"
-            f", expected {FORMAT_NAME!r} v{FORMAT_VERSION}"
-        )
-    axes = _check_axes({k: manifest["axes"][k] for k in manifest["axis_names"]})
+            f"{manifest_path}: the manifest has no valid entry {err}; {REBUILD}"
+        ) from None
     shape = tuple(len(v) for v in axes.values())
 
-    def load(name: str, mmap: bool) -> np.ndarray:
-        file = path / name
+    def load(name: str, dtype: type, mmap: bool) -> np.ndarray:
+        file = path / files[name]
         try:
-            return np.load(file, mmap_mode="r" if mmap else None)
-        except (OSError, ValueError) as err:
-            raise GridFormatError(f"{file}: cannot read ({err}); rebuild the grid") from err
+            arr = np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as err:
+            raise DamagedGridError(f"{file}: damaged: cannot read ({err}); {REBUILD}") from None
+        if arr.dtype != np.dtype(dtype) or not arr.flags.c_contiguous:
+            raise DamagedGridError(
+                f"{file}: damaged: dtype {arr.dtype} (C order {arr.flags.c_contiguous}), "
+                f"expected {np.dtype(dtype)} in C order; {REBUILD}"
+            )
+        if not mmap and zlib.crc32(arr) != checksums[name]:
+            raise DamagedGridError(f"{file}: damaged: fails its checksum; {REBUILD}")
+        return arr
 
-    wave = load(manifest["wave"]["file"], mmap=False)
-    log_step = check_log_uniform(wave, str(path / manifest["wave"]["file"]))
-    flux = load(manifest["flux"]["file"], mmap=True)
-    valid = load(manifest["valid"]["file"], mmap=False)
-    continuum = None
-    if manifest.get("continuum"):
-        continuum = load(manifest["continuum"]["file"], mmap=True)
+    wave = load("wave", np.float64, mmap=False)
+    log_step = check_log_uniform(wave, str(path / files["wave"]))
+    flux = load("flux", np.float32, mmap=True)
+    valid = load("valid", np.bool_, mmap=False)
+    continuum = load("continuum", np.float32, mmap=True) if "continuum" in files else None
     for name, arr, want in [
         ("flux", flux, (*shape, len(wave))),
         ("valid", valid, shape),
         ("continuum", continuum, (*shape, len(wave))),
     ]:
         if arr is not None and arr.shape != want:
-            raise GridFormatError(f"{path}: {name} has shape {arr.shape}, manifest says {want}")
+            raise DamagedGridError(
+                f"{path}: damaged: {name} has shape {arr.shape}, manifest says {want}; {REBUILD}"
+            )
+    for name in ("flux", "continuum"):
+        if name in files and len(checksums.get(name) or ()) != int(np.prod(shape)):
+            raise DamagedGridError(f"{manifest_path}: damaged: {name} checksums; {REBUILD}")
     metadata = dict(manifest)
     metadata["provenance"] = read_record(manifest_path)
     return Grid(
@@ -318,6 +386,46 @@ def open_grid(path: str | os.PathLike) -> Grid:
         log_step=log_step,
         flux=flux,
         continuum=continuum,
-        valid=valid.astype(bool),
+        valid=valid,
         metadata=metadata,
+        checksums=checksums,
     )
+
+
+def _read_manifest(manifest_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The manifest and its checksums, after checking the format, the manifest's own
+    checksum and the provenance sidecar's."""
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DamagedGridError(
+            f"{manifest_path}: damaged: not valid JSON ({err}); {REBUILD}"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise DamagedGridError(f"{manifest_path}: damaged: not a JSON object; {REBUILD}")
+    if manifest.get("format") != FORMAT_NAME or manifest.get("format_version") != FORMAT_VERSION:
+        raise GridFormatError(
+            f"{manifest_path}: format {manifest.get('format')!r} v{manifest.get('format_version')}"
+            f", expected {FORMAT_NAME!r} v{FORMAT_VERSION} (v2 carries checksums); {REBUILD}"
+        )
+    missing = [k for k in MANIFEST_KEYS if k not in manifest]
+    if missing:
+        raise GridFormatError(
+            f"{manifest_path}: the manifest has no {', '.join(map(repr, missing))} entry (edited, "
+            f"or written by another tool?); {REBUILD}"
+        )
+    checksums = manifest.pop("checksums", None)
+    try:
+        if zlib.crc32(to_json(manifest).encode()) != checksums["manifest"]:
+            raise DamagedGridError(f"{manifest_path}: damaged: fails its checksum; {REBUILD}")
+        side = sidecar_path(manifest_path)
+        expected = checksums.get("sidecar")
+        if expected is not None and (
+            not side.is_file() or zlib.crc32(side.read_bytes()) != expected
+        ):
+            raise DamagedGridError(f"{side}: damaged or missing: fails its checksum; {REBUILD}")
+    except (KeyError, TypeError) as err:
+        raise DamagedGridError(
+            f"{manifest_path}: damaged: no valid checksums ({err!r}); {REBUILD}"
+        ) from None
+    return manifest, checksums

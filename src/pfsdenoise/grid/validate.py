@@ -39,6 +39,11 @@ def leave_one_out(
     if not (line_valid[i - 1] and line_valid[i] and line_valid[i + 1]):
         raise ValueError(f"node {tuple(index)} or its {axis} neighbours are missing")
     smooth = smooth or (lambda s: s)
+    line_nodes = np.ravel_multi_index(
+        tuple(np.arange(len(values)) if k == d else int(j) for k, j in enumerate(index)),
+        grid.shape,
+    )
+    grid.check_nodes(line_nodes)
     line = np.asarray(grid.flux[tuple(line_index)], dtype=np.float64)
     spectra = {j: smooth(line[j]) for j in np.flatnonzero(line_valid)}
     truth = spectra[i]

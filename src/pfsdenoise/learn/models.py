@@ -31,8 +31,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from pfsdenoise.learn.geometry import RESUNET_WIDTHS, UNET_FILTERS, GeometryError, check_n_pix
 
-class ConfigurationError(ValueError):
+
+class ConfigurationError(GeometryError):
     """Hyper-parameters that cannot build a model."""
 
 
@@ -49,24 +51,27 @@ def _pair_conv(c_in: int, c_out: int, kernel: int) -> nn.Sequential:
     )
 
 
+def _check_geometry(arch: str, n_pix: int, hyper: Mapping[str, Any]) -> None:
+    try:
+        check_n_pix(arch, n_pix, hyper)
+    except GeometryError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
 class UNet1d(nn.Module):
     """The paper's 1-D U-Net (Pál & Dobos 2025; Ronneberger et al. 2015 layout)."""
 
     def __init__(
         self,
         n_pix: int,
-        filters: Sequence[int] = (16, 32, 64, 128),
+        filters: Sequence[int] = UNET_FILTERS,
         bottleneck: int = 256,
         kernel_size: int = 3,
         dropout: float = 0.5,
         output_scale: float = 2.0,
     ) -> None:
         super().__init__()
-        levels = len(filters)
-        if n_pix % (2**levels):
-            raise ConfigurationError(
-                f"unet: n_pix={n_pix} is not divisible by 2**{levels} (one halving per level)"
-            )
+        _check_geometry("unet", n_pix, {"filters": filters})
         if kernel_size % 2 == 0:
             raise ConfigurationError(f"unet: kernel_size must be odd, got {kernel_size}")
         self.output_scale = float(output_scale)
@@ -164,7 +169,7 @@ class ResUNet1d(nn.Module):
     def __init__(
         self,
         n_pix: int,
-        widths: Sequence[int] = (16, 32, 64, 128),
+        widths: Sequence[int] = RESUNET_WIDTHS,
         blocks: int = 1,
         kernel_size: int = 5,
         groups: int = 8,
@@ -175,9 +180,8 @@ class ResUNet1d(nn.Module):
         global_code: int = 128,
     ) -> None:
         super().__init__()
+        _check_geometry("resunet", n_pix, {"widths": widths})
         levels = len(widths) - 1
-        if n_pix % (2**levels):
-            raise ConfigurationError(f"resunet: n_pix={n_pix} not divisible by 2**{levels}")
         self.use_sigma = bool(use_sigma)
         self.residual = bool(residual)
         self.sigma_clip = float(sigma_clip)

@@ -34,6 +34,7 @@ import torch
 from pfsdenoise import __version__
 from pfsdenoise.atomic import atomic_path, write_text_atomic
 from pfsdenoise.learn.checkpoint import (
+    CheckpointError,
     load_plain,
     model_payload,
     pick_device,
@@ -249,6 +250,12 @@ def resume(run: TrainingRun, path: Path) -> TrainingState:
     if loaded is None:
         return TrainingState()
     state, weights = loaded
+    best = path.with_name("best.pt")
+    if state.best["epoch"] >= 0 and _run_of(best) != run.fingerprint:
+        # A kill between the two writes of another run can leave its best.pt beside this
+        # run's last.pt: the best weights would not be this run's.
+        log.info("%s is from another run than %s; starting over", best, path)
+        return TrainingState()
     run.model.load_state_dict(weights["model"])
     run.optimizer.load_state_dict(weights["optimizer"])
     if run.ema:
@@ -313,7 +320,8 @@ def save_epoch(run: TrainingRun, state: TrainingState, out: Path, improved: bool
     between them leaves the history one epoch behind the state, never ahead."""
     weights = {k: v.detach().clone() for k, v in run.eval_model.state_dict().items()}
     if improved:
-        save_torch_atomic(out / "state" / "best.pt", run.model_file(weights, run.card))
+        best = {**run.model_file(weights, run.card), "run_fingerprint": run.fingerprint}
+        save_torch_atomic(out / "state" / "best.pt", best)
     save_torch_atomic(
         out / "state" / "last.pt",
         state.to_payload(
@@ -360,11 +368,20 @@ def finish(
          "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
     )  # fmt: skip
     best = load_plain(out / "state" / "best.pt")
+    best.pop("run_fingerprint", None)
     best["card"] = card
     save_torch_atomic(out / "model.pt", best)
     write_sidecar(out / "model.pt", provenance)
     write_text_atomic(out / "card.json", json.dumps(card, indent=2, sort_keys=True) + "\n")
     return final
+
+
+def _run_of(path: Path) -> str | None:
+    """The fingerprint of the run that wrote a ``best.pt`` (None when unreadable)."""
+    try:
+        return load_plain(path).get("run_fingerprint") if path.exists() else None
+    except CheckpointError:
+        return None
 
 
 def shard_record(path: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 from pfsdenoise.constants import STELLAR_AXES
+from pfsdenoise.distributions import support, values_of
 
 PARAM_ORDER = (
     "teff", "logg", "mh", "alpha", "rv", "ebv", "mag", "zenith_angle", "field_angle", "seeing",
@@ -25,19 +26,19 @@ PARAM_ORDER = (
 def _frozen(name: str, spec: Mapping) -> tuple[object | None, float, float]:
     """(scipy frozen distribution or None for fixed/choice, support low, support high)."""
     kind = spec.get("dist")
+    try:
+        lo, hi = support(spec)
+    except ValueError:
+        raise ValueError(
+            f"sampling.{name}.dist = {kind!r}; use uniform, beta, normal, fixed, choice"
+        ) from None
     if kind == "uniform":
-        lo, hi = float(spec["low"]), float(spec["high"])
         return stats.uniform(lo, hi - lo), lo, hi
     if kind == "beta":
-        lo, hi = float(spec["low"]), float(spec["high"])
         return stats.beta(float(spec["a"]), float(spec["b"]), loc=lo, scale=hi - lo), lo, hi
     if kind == "normal":
-        lo, hi = float(spec.get("low", -np.inf)), float(spec.get("high", np.inf))
         return stats.norm(float(spec["mean"]), float(spec["std"])), lo, hi
-    if kind in ("fixed", "choice"):
-        values = [spec["value"]] if kind == "fixed" else list(spec["values"])
-        return None, float(min(values)), float(max(values))
-    raise ValueError(f"sampling.{name}.dist = {kind!r}; use uniform, beta, normal, fixed, choice")
+    return None, lo, hi
 
 
 def draw(name: str, spec: Mapping, n: int, rng: np.random.Generator, rng_range=None) -> np.ndarray:
@@ -51,7 +52,7 @@ def draw(name: str, spec: Mapping, n: int, rng: np.random.Generator, rng_range=N
                 f"[{_frozen(name, spec)[1]}, {_frozen(name, spec)[2]}]"
             )
     if dist is None:
-        values = np.array([spec["value"]] if spec["dist"] == "fixed" else spec["values"])
+        values = np.array(values_of(spec))
         values = values[(values >= lo) & (values <= hi)]
         return rng.choice(values, size=n).astype(np.float64)
     c_lo, c_hi = dist.cdf(lo), dist.cdf(hi)
