@@ -1,7 +1,8 @@
 """Spectrum helpers shared by the simulator, training and denoising: one definition each.
 
 - :func:`noisy_realization`: one Gaussian noise draw from a noiseless spectrum and its σ;
-- :func:`draw_distortions`: smooth random flux-calibration curves;
+- :func:`draw_distortions`: smooth random flux-calibration curves (modes and weights:
+  :func:`distortion_basis`, :func:`distortion_coefficients`, shared with the torch augmentation);
 - :func:`masked_median`: the per-spectrum median normalization (and the S/N definition);
 - :func:`prepare_inputs`: model inputs from observed arrays (masked pixels filled, σ clipped);
 - :func:`unusable_reason`: why pixels cannot be used, for error messages.
@@ -30,7 +31,13 @@ def noisy_realization(
 
     Used both by the simulator and by training augmentation (a fresh draw every epoch).
     """
-    noise = rng.standard_normal(np.shape(flux_true), dtype=np.float32)
+    return add_noise(flux_true, sigma, rng.standard_normal(np.shape(flux_true), dtype=np.float32))
+
+
+def add_noise(flux_true: np.ndarray, sigma: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """``flux_true + sigma · noise`` for standard-normal float32 ``noise`` (overwritten: the
+    result is returned in it). For draws made for a larger batch than the rows used, as a
+    data-parallel rank does with its slice of a batch."""
     noise *= np.asarray(sigma, dtype=np.float32)
     noise += np.asarray(flux_true, dtype=np.float32)
     return noise

@@ -27,9 +27,13 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -
 
 
 def to_device(batch: Batch, device: torch.device) -> list[torch.Tensor]:
-    """flux, sigma, mask, target, weight of a batch as tensors on ``device``."""
+    """flux, sigma, mask, target, weight of a batch as tensors on ``device`` (batches made on
+    the device, :mod:`.device_augment`, are already there)."""
     arrays = (batch.flux, batch.sigma, batch.mask, batch.target, batch.weight)
-    return [torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in arrays]
+    return [
+        (a if isinstance(a, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(a))).to(device)
+        for a in arrays
+    ]
 
 
 def diagnose(model: torch.nn.Module, named: Mapping[str, torch.Tensor], where: str) -> str:

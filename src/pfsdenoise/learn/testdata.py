@@ -72,7 +72,12 @@ def write_toy_shard(
     )
 
 
-AUGMENT = {"calibration_amplitude": 0.01, "calibration_scale": 100.0, "distort": "both"}
+AUGMENT = {
+    "calibration_amplitude": 0.01,
+    "calibration_scale": 100.0,
+    "distort": "both",
+    "where": "cpu",
+}
 
 
 def train_options(**over: Any) -> dict[str, Any]:
