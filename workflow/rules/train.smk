@@ -1,10 +1,38 @@
-# Neural denoisers (docs/models.md): one `train` job per model in config `train.models`.
+# Neural denoisers (docs/models.md): one `train` job per model in config `train.models`, on the
+# train shards or on spectra made from the grid every batch (`train.data.source`), with
+# `train.processes` data-parallel ranks (torchrun, one GPU each: set `train.resources.gpu` alike).
 # Declared outputs are the final model file, its history and card; the resumable state
 # (results/models/<model>/state/last.pt, best.pt) is not declared, so Snakemake keeps it when a
 # killed or failed job's outputs are deleted, and the rerun resumes from the last epoch.
 
 TRAIN = config["train"]
 MODEL_NAMES = list(TRAIN["models"])
+# Training spectra from the train shards, or made from the grid every batch (train.data).
+FROM_GRID = TRAIN["data"]["source"] == "grid"
+GRID_SOURCE = {
+    "sampling": config["sampling"],
+    "observe": config["observe"],
+    "chunks": config["simulate"]["chunks"],
+    "spectra_per_epoch": TRAIN["data"]["spectra_per_epoch"],
+}
+
+
+def train_inputs(wildcards):
+    """The train shards, or the grid and noise table the spectra are made from."""
+    if FROM_GRID:
+        return {"grid": GRID_FILES, "noise": NOISE_TABLE}
+    return {"train": shard_paths("train")}
+
+
+def train_data(wildcards, input):
+    """What train_model reads: the shard paths, or the grid source's settings."""
+    if FROM_GRID:
+        return {
+            **GRID_SOURCE,
+            "grid_dir": os.path.dirname(input.grid[0]),
+            "noise_table": input.noise,
+        }
+    return list(input.train)
 
 
 # The config slice of each model (plus the shared augmentation and device settings, and the
@@ -18,6 +46,7 @@ MODEL_SETTINGS = {
         "shuffle_buffer": TRAIN["shuffle_buffer"],
         "cache_mb": TRAIN["cache_mb"],
         "loader_workers": TRAIN["loader_workers"],
+        "processes": TRAIN["processes"],
         "min_truth": config["evaluate"]["metrics"]["min_truth"],
         "seed": derive_seed(config["seed"], "train", name),
     }
@@ -27,7 +56,7 @@ MODEL_SETTINGS = {
 
 rule train:
     input:
-        train=shard_paths("train"),
+        unpack(train_inputs),
         val=shard_paths("val"),
     output:
         model=MODEL_FILE,
@@ -49,6 +78,7 @@ rule train:
     params:
         code=script_code("train_model.py"),
         settings=lambda w: MODEL_SETTINGS[w.model],
+        train=train_data,
     script:
         "../scripts/train_model.py"
 

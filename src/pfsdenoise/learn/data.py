@@ -36,8 +36,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -100,6 +101,43 @@ class ShardSet:
         if self.cache is not None:
             return iter(self.cache[index])
         return iter(iter_shard_batches([self.paths[index]], batch_size=256, columns=TRAIN_COLUMNS))
+
+    def describe(self, cached: bool) -> str:
+        return "in memory" if cached else "streamed"
+
+    def batches(self, batch_size: int, rng: np.random.Generator, augment: Augmentation,
+                **options) -> Iterator[Batch]:  # fmt: skip
+        """One epoch of augmented batches (:func:`training_batches`; ``options`` its keywords)."""
+        return training_batches(self, batch_size, rng, augment, **options)
+
+
+class TrainingData(Protocol):
+    """Where training batches come from: the train shards (:class:`ShardSet`) or the grid
+    (:class:`pfsdenoise.learn.generate.GridSource`)."""
+
+    paths: list[str]  # the files that identify the data (model card, resume fingerprint)
+    wave: np.ndarray
+    n_rows: int  # spectra per epoch
+    metadata: dict
+
+    def cache_if_small(self, max_mb: float) -> bool: ...
+
+    def describe(self, cached: bool) -> str: ...
+
+    def batches(
+        self, batch_size: int, rng: np.random.Generator, augment: Augmentation, **options
+    ) -> Iterator[Batch]: ...
+
+
+def open_training_data(train: Sequence[str | os.PathLike] | Mapping) -> TrainingData:
+    """The train shards (a list of paths), or the grid source (its settings, a mapping:
+    :func:`pfsdenoise.learn.generate.open_grid_source`; imported only then, as it loads the
+    simulator)."""
+    if isinstance(train, Mapping):
+        from pfsdenoise.learn.generate import open_grid_source
+
+        return open_grid_source(**train)
+    return open_shards(train, role="train")
 
 
 def open_shards(

@@ -93,6 +93,7 @@ def train_options(**over: Any) -> dict[str, Any]:
         "loader_workers": 0,
         "min_truth": 0.01,
         "provenance": {"step": "train", "code_hash": "sha256:test"},
+        "processes": 1,
         "progress": False,
     }
     return {**options, **over}

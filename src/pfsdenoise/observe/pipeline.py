@@ -13,6 +13,7 @@ applied as dense blocks (:mod:`.banded`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +22,7 @@ from pfsdenoise.constants import C_KMS
 from pfsdenoise.observe.banded import BandedMatrix
 from pfsdenoise.observe.instrument import Instrument
 from pfsdenoise.observe.lsf import KernelTable, pixel_matrix
-from pfsdenoise.observe.noise_table import FLUX_UNIT, Conditions, NoiseTable
+from pfsdenoise.observe.noise_table import FLUX_UNIT, Conditions, NoiseTable, NoiseTerms
 from pfsdenoise.observe.star import (
     MagnitudeScaler,
     doppler_shift,
@@ -42,6 +43,11 @@ class Observation:
     mask: np.ndarray  # bool, True = unusable
     snr: np.ndarray  # (n,)
     norm: np.ndarray  # (n,) [1e-17 erg s⁻¹ cm⁻² Å⁻¹]
+
+
+def conditions(params: Mapping[str, np.ndarray]) -> Conditions:
+    """The observing conditions among a batch's parameters."""
+    return Conditions(**{k: np.asarray(params[k]) for k in Conditions.__annotations__})
 
 
 class Observer:
@@ -128,14 +134,33 @@ class Observer:
     ) -> Observation:
         """The noisy observation of noiseless spectra (:meth:`noiseless`): ETC σ, one noise
         draw, the optional calibration distortion, mask, S/N and normalization."""
+        sigma, mask = self.sigma_and_mask(flux_true, self.noise_terms(params))
+        flux = noisy_realization(flux_true, sigma, rng)
+        calib = self.cfg["calibration"]
+        if calib["apply"]:
+            curves = draw_distortions(
+                self.pix_aa, len(flux), rng, float(calib["amplitude"]), float(calib["scale"])
+            )
+            flux *= curves
+            sigma = sigma * curves
+        return self._finish(flux, flux_true, sigma, mask)
+
+    def noise_terms(self, params: Mapping[str, np.ndarray]) -> NoiseTerms:
+        """The noise table's terms for a batch's conditions (ConditionError outside the table;
+        ValueError for an exposure time ≤ 0 or fewer than one exposure)."""
         exp_time = np.asarray(params["exp_time"], dtype=np.float64)
         if np.any(~(exp_time > 0)) or np.any(~(np.asarray(params["n_exp"]) >= 1)):
             raise ValueError(
                 f"exp_time must be > 0 s and n_exp >= 1, got exp_time={exp_time.min()}, "
                 f"n_exp={np.min(params['n_exp'])}"
             )
-        cond = Conditions(**{k: np.asarray(params[k]) for k in Conditions.__annotations__})
-        terms = self.table.terms(cond)
+        return self.table.terms(conditions(params))
+
+    def sigma_and_mask(
+        self, flux_true: np.ndarray, terms: NoiseTerms
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """ETC σ of noiseless spectra (0 where undefined) and the mask: σ undefined, no
+        counts, or background variance above ``mask.sky_variance_ratio`` × its median."""
         conv = self.table.counts_per_flux(terms)
         background = self.table.background_variance(terms)
         n_exp = terms.n_exp.astype(np.float32)[:, None]
@@ -152,15 +177,7 @@ class Observer:
         sigma[mask] = 0.0
         mask |= conv <= 0
         mask |= background > float(self.cfg["mask"]["sky_variance_ratio"])
-        flux = noisy_realization(flux_true, sigma, rng)
-        calib = self.cfg["calibration"]
-        if calib["apply"]:
-            curves = draw_distortions(
-                self.pix_aa, len(flux), rng, float(calib["amplitude"]), float(calib["scale"])
-            )
-            flux *= curves
-            sigma = sigma * curves
-        return self._finish(flux, flux_true, sigma, mask)
+        return sigma, mask
 
     def _finish(self, flux, flux_true, sigma, mask) -> Observation:
         use = self.norm_window & ~mask

@@ -41,14 +41,7 @@ def simulate_chunk(
     spectra are processed in batches of ``observe['batch_size']``. Deterministic in ``seed``.
     """
     rng = np.random.default_rng(seed)
-    stellar_ranges = dict(ranges)
-    for name in STELLAR_AXES:  # never sample outside the grid axes
-        axis = grid.axes[name]
-        lo, hi = stellar_ranges.get(name, (axis[0], axis[-1]))
-        stellar_ranges[name] = (max(lo, axis[0]), min(hi, axis[-1]))
-    params = sample_parameters(
-        sampling, n, rng, stellar_ranges, accept=lambda p: complete_cells(grid, p)
-    )
+    params = chunk_parameters(grid, sampling, n, rng, ranges)
     observer = Observer(grid.wave, grid.log_step, noise_table_path, dict(observe))
     observer.check_rv(params["rv"])
     parts = observe_spectra(grid, observer, params, rng, int(observe["batch_size"]))
@@ -81,6 +74,25 @@ def simulate_chunk(
         ),
     }
     return SpectraBatch(params=table, spectra=spectra, wave=observer.pix_aa, metadata=metadata)
+
+
+def chunk_parameters(
+    grid: Grid,
+    sampling: Mapping,
+    n: int,
+    rng: np.random.Generator,
+    ranges: Mapping[str, tuple[float, float]],
+) -> dict[str, np.ndarray]:
+    """Parameters of ``n`` spectra: ``sampling`` truncated to ``ranges`` and to the grid's axes
+    (never outside them), stellar draws in grid holes redrawn."""
+    stellar_ranges = dict(ranges)
+    for name in STELLAR_AXES:
+        axis = grid.axes[name]
+        lo, hi = stellar_ranges.get(name, (axis[0], axis[-1]))
+        stellar_ranges[name] = (max(lo, axis[0]), min(hi, axis[-1]))
+    return sample_parameters(
+        sampling, n, rng, stellar_ranges, accept=lambda p: complete_cells(grid, p)
+    )
 
 
 def observe_spectra(
