@@ -62,6 +62,7 @@ class TorchObserver:
         self.object_basis = tensor(table.object_basis)
         self.extinction_ln = tensor(table.extinction_ln)
         self.stray = float(table.meta["diffuse_stray"] * table.meta["stray_geometry"])
+        self.background_factor = float(table.meta["background_variance_factor"])
         self.mask_ratio = float(observer.cfg["mask"]["sky_variance_ratio"])
         self.norm_window = tensor(observer.norm_window, torch.bool)
 
@@ -112,7 +113,7 @@ class TorchObserver:
         peak[:, :-1] = torch.maximum(peak[:, :-1], sky[:, 1:])
         background = sky + column(terms.floor2) * peak**2
         background = background + self.stray * sky.mean(dim=1, keepdim=True)
-        background = background + column(terms.constant)
+        background = (background + column(terms.constant)) * self.background_factor
         n_exp = column(terms.n_exp)
         sigma = torch.sqrt(n_exp * (flux_true * conv + background)) / (n_exp * conv)
         ratio = (
