@@ -7,13 +7,16 @@
 - :func:`prepare_inputs`: model inputs from observed arrays (masked pixels filled, σ clipped);
 - :func:`unusable_reason`: why pixels cannot be used, for error messages.
 
-This module imports numpy only, so training and the user-facing denoiser do not load the
-instrument simulator (extinction laws, filter curves) to use them.
+This module imports numpy (and threadpoolctl, :mod:`pfsdenoise.blas`) only, so training and the
+user-facing denoiser do not load the instrument simulator (extinction laws, filter curves) to
+use them.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from pfsdenoise.blas import one_thread
 
 SIGMA_CLIP = 10.0
 """σ given to masked pixels and the largest σ passed to a model (normalized units): a pixel with
@@ -103,7 +106,9 @@ def draw_distortions(
     if amplitude == 0:
         return np.ones((n, np.size(wave)), dtype=np.float32)
     basis = distortion_basis(wave, scale)
-    curves = distortion_coefficients(n, basis.shape[0] // 2, rng) @ basis
+    coefficients = distortion_coefficients(n, basis.shape[0] // 2, rng)
+    with one_thread():
+        curves = coefficients @ basis
     return normalize_distortions(curves, amplitude).astype(np.float32)
 
 

@@ -13,7 +13,7 @@ train_model(
     snakemake.wildcards.model,
     settings["spec"],
     snakemake.params.train,
-    snakemake.input.val,
+    snakemake.params.val,
     Path(snakemake.output.model).parent,
     seed=settings["seed"],
     augment=settings["augment"],

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.interpolate import CubicSpline
 
+from pfsdenoise.blas import one_thread
 from pfsdenoise.grid.store import Grid
 
 OnHole = Literal["raise", "nan"]
@@ -224,17 +225,18 @@ def weighted_rows(matrix: sp.csr_array, rows: np.ndarray) -> np.ndarray:
         return out
     # each sample's node list identifies its group
     groups, member = np.unique(keys, axis=0, return_inverse=True)
-    for g, nodes in enumerate(groups):
-        used = nodes >= 0
-        if not used.any():
-            continue
-        samples = np.flatnonzero(member.ravel() == g)
-        node_rows = np.asarray(rows[nodes[used]], dtype=np.float32)
-        first, last = samples[0], samples[-1] + 1
-        if last - first == samples.size:  # consecutive (samples in cell order): no copy
-            np.matmul(weights[first:last][:, used], node_rows, out=out[first:last])
-        else:
-            out[samples] = weights[samples][:, used] @ node_rows
+    with one_thread():  # the same bits on any number of cores (pfsdenoise.blas)
+        for g, nodes in enumerate(groups):
+            used = nodes >= 0
+            if not used.any():
+                continue
+            samples = np.flatnonzero(member.ravel() == g)
+            node_rows = np.asarray(rows[nodes[used]], dtype=np.float32)
+            first, last = samples[0], samples[-1] + 1
+            if last - first == samples.size:  # consecutive (samples in cell order): no copy
+                np.matmul(weights[first:last][:, used], node_rows, out=out[first:last])
+            else:
+                out[samples] = weights[samples][:, used] @ node_rows
     return out
 
 

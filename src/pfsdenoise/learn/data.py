@@ -43,6 +43,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from pfsdenoise.blas import one_thread
 from pfsdenoise.learn.prefetch import ordered_map
 from pfsdenoise.shards import SCHEMA_VERSION, iter_shard_batches, read_metadata
 from pfsdenoise.spectrum import (
@@ -243,7 +244,8 @@ class Augmentation:
         ``calibration_amplitude`` (exact ones when it is 0), as :func:`draw_distortions`."""
         if self.calibration_amplitude == 0:
             return np.ones((len(coefficients), wave.size), dtype=np.float32)
-        raw = coefficients @ self.basis(wave)
+        with one_thread():  # the same curves on any number of cores
+            raw = coefficients @ self.basis(wave)
         return normalize_distortions(raw, self.calibration_amplitude).astype(np.float32)
 
 

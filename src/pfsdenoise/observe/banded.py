@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from pfsdenoise.blas import one_thread
+
 
 @dataclass(frozen=True)
 class BandedMatrix:
@@ -65,10 +67,11 @@ class BandedMatrix:
         if x.ndim != 2 or x.shape[1] != self.n_in:
             raise ValueError(f"expected (n, {self.n_in}) input, got {x.shape}")
         out = np.zeros((x.shape[0], self.n_out), dtype=np.float32)
-        for start, stop, (lo, hi), dense in zip(
-            self.starts, self.stops, self.spans, self.blocks, strict=True
-        ):
-            out[:, start:stop] = x[:, lo:hi] @ dense
+        with one_thread():
+            for start, stop, (lo, hi), dense in zip(
+                self.starts, self.stops, self.spans, self.blocks, strict=True
+            ):
+                out[:, start:stop] = x[:, lo:hi] @ dense
         return out
 
     @property

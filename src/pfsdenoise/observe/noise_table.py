@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from pfsdenoise.atomic import atomic_path
+from pfsdenoise.blas import one_thread
 from pfsdenoise.observe.instrument import (
     PHOTONS_PER_ERG_1NM,
     Instrument,
@@ -279,7 +280,8 @@ class NoiseTable:
     def sky_counts(self, c: Conditions | NoiseTerms) -> np.ndarray:
         """Sky (lines + continuum + Moon) [e⁻ per pixel per exposure], (n, n_pix) float32."""
         terms = c if isinstance(c, NoiseTerms) else self.terms(c)
-        return terms.sky.astype(np.float32) @ self.sky_basis
+        with one_thread():
+            return terms.sky.astype(np.float32) @ self.sky_basis
 
     def background_variance(self, c: Conditions | NoiseTerms) -> np.ndarray:
         """Variance without the object [e² per pixel per exposure] (ETC noise vector):
@@ -303,7 +305,8 @@ class NoiseTable:
         (n, n_pix) float32."""
         terms = c if isinstance(c, NoiseTerms) else self.terms(c)
         atm = np.exp(np.multiply.outer(terms.secz.astype(np.float32), self.extinction_ln))
-        atm *= terms.obj.astype(np.float32) @ self.object_basis
+        with one_thread():
+            atm *= terms.obj.astype(np.float32) @ self.object_basis
         return atm
 
 
