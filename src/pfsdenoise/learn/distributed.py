@@ -36,6 +36,7 @@ import torch
 import torch.distributed as dist
 
 from pfsdenoise.atomic import write_text_atomic
+from pfsdenoise.learn.epoch import masked_mse
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,9 @@ class Ranks:
         the ranks' gradients is the gradient of the batch's loss (``masked_mse`` of one
         process: squared errors summed over the batch's unmasked pixels, divided by their
         number)."""
-        squared = ((pred - target) ** 2 * weight).sum()
         if self.world == 1:
-            return squared / weight.sum().clamp_min(1.0)
+            return masked_mse(pred, target, weight)
+        squared = ((pred - target) ** 2 * weight).sum()
         pixels = weight.sum().detach()
         dist.all_reduce(pixels)
         return squared * self.world / pixels.clamp_min(1.0)
