@@ -108,11 +108,10 @@ def _closure(start: list[tuple[Path, str]], src_root: Path) -> tuple[Path, ...]:
     todo = list(start)
     while todo:
         path, module = todo.pop()
-        tree = ast.parse(path.read_text(), filename=str(path))
-        is_package = path.name == "__init__.py"
-        if module != "__main__":
-            seen.update(_data_files(tree, data_dir))
-        for name in _imports(tree, module, is_package):
+        stat = path.stat()
+        names, data = _module_facts(path, module, data_dir, stat.st_mtime_ns, stat.st_size)
+        seen.update(data)
+        for name in names:
             if name != PACKAGE and not name.startswith(PACKAGE + "."):
                 continue
             if _module_file(src_root, name) is None:
@@ -122,6 +121,17 @@ def _closure(start: list[tuple[Path, str]], src_root: Path) -> tuple[Path, ...]:
                     seen.add(file)
                     todo.append((file, _module_name(src_root, file)))
     return tuple(sorted(seen))
+
+
+@cache
+def _module_facts(
+    path: Path, module: str, data_dir: Path, mtime_ns: int, size: int
+) -> tuple[tuple[str, ...], tuple[Path, ...]]:
+    """The modules a file imports and the data files it names, parsed once per process and
+    version of the file (the Snakefile derives 16 scripts' closures over the same modules)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = tuple(_imports(tree, module, path.name == "__init__.py"))
+    return names, tuple(_data_files(tree, data_dir)) if module != "__main__" else ()
 
 
 @cache

@@ -31,7 +31,12 @@ def model_path(tmp_path_factory):
         root / "model",
         seed=5,
         **train_options(
-            augment={"calibration_amplitude": 0.0, "calibration_scale": 100.0, "distort": "both"}
+            augment={
+                "calibration_amplitude": 0.0,
+                "calibration_scale": 100.0,
+                "distort": "both",
+                "where": "cpu",
+            }
         ),
     )
     return root / "model" / "model.pt"

@@ -66,6 +66,7 @@ def snakemake(workdir: Path, *args: str, **kw) -> subprocess.Popen:
         "over.yaml",
         "--allowed-rules",
         "train",
+        "shard_index",
         "--cores",
         "1",
         *args,

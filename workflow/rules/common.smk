@@ -17,10 +17,12 @@ SPLITS = list(config["simulate"]["splits"])
 # Result paths, each defined once; rules take inputs as these templates, expanded.
 RESULTS = "results"
 SHARD = f"{RESULTS}/shards/{{split}}/{{chunk}}.parquet"
+SHARD_INDEX = f"{RESULTS}/shards/{{split}}.index.json"
 MODEL_DIR = f"{RESULTS}/models/{{model}}"
 MODEL_FILE = f"{MODEL_DIR}/model.pt"
 MODEL_HISTORY = f"{MODEL_DIR}/history.csv"
 PREDICTION = f"{RESULTS}/predictions/{{method}}/{{chunk}}.parquet"
+PREDICTION_INDEX = f"{RESULTS}/predictions/{{method}}/index.json"
 ERRORS = f"{RESULTS}/errors/{{method}}.parquet"
 ERRBINS = f"{RESULTS}/errbins/{{method}}/{{param}}.parquet"
 BASELINE_PARAMS = f"{RESULTS}/baselines/{{baseline}}/params.json"
@@ -70,5 +72,14 @@ def shard_paths(split):
     return expand(SHARD, split=split, chunk=list(CHUNKS))
 
 
+def split_index(split):
+    """The index of a split's shards, written by shard_index. A job reading all of them takes
+    it as input and the shards through its params: one dependency, not hundreds."""
+    return SHARD_INDEX.format(split=split)
+
+
 def figure_files(stem):
     return expand(FIGURE, stem=stem, ext=["png", "pdf"])
+
+
+include: "shard_index.smk"

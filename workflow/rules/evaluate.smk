@@ -5,7 +5,7 @@ include: "evaluate_common.smk"
 
 rule baseline_fit_pca:
     input:
-        shards=shard_paths("train"),
+        shards=split_index("train"),
     output:
         PCA_BASIS,
     log:
@@ -19,6 +19,7 @@ rule baseline_fit_pca:
         runtime=30,
     params:
         code=script_code("baseline_fit_pca.py"),
+        shards=shard_paths("train"),
         max_components=EVAL["pca"]["max_components"],
         batch_size=EVAL["batch_size"],
     script:
@@ -28,7 +29,7 @@ rule baseline_fit_pca:
 rule baseline_tune:
     input:
         unpack(lambda w: ({"basis": PCA_BASIS} if w.baseline == "pca" else {})),
-        shards=shard_paths("val"),
+        shards=split_index("val"),
     output:
         BASELINE_PARAMS,
     log:
@@ -44,6 +45,7 @@ rule baseline_tune:
         runtime=30,
     params:
         code=script_code("baseline_tune.py"),
+        shards=shard_paths("val"),
         grid=lambda w: EVAL[w.baseline]["grid"],
         fixed=lambda w: EVAL[w.baseline].get("fixed", {}),
         tune=EVAL["tune"],
@@ -56,13 +58,14 @@ rule baseline_tune:
 rule denoise_baseline:
     input:
         unpack(baseline_inputs),
-        shard=SHARD.replace("{split}", "test"),
+        test=TEST_INPUT,
     output:
-        PREDICTION.replace("{method}", "{baseline}"),
+        **{k: v.replace("{method}", "{baseline}") for k, v in PREDICT_OUTPUTS.items()},
+        predictions=expand(PREDICTION, method="{baseline}", chunk=PREDICT_CHUNKS),
     log:
-        logs("evaluate/denoise/{baseline}/{chunk}.log"),
+        logs(f"evaluate/denoise/{{baseline}}/{PREDICT_JOB}.log"),
     benchmark:
-        benchmarks("evaluate/denoise/{baseline}/{chunk}.tsv")
+        benchmarks(f"evaluate/denoise/{{baseline}}/{PREDICT_JOB}.tsv")
     wildcard_constraints:
         baseline=name_regex(BASELINES),
         chunk=name_regex(list(CHUNKS)),
@@ -73,6 +76,7 @@ rule denoise_baseline:
         runtime=30,
     params:
         code=script_code("denoise_baseline.py"),
+        shards=test_shards_of_job,
         batch_size=EVAL["batch_size"],
     script:
         "../scripts/denoise_baseline.py"
@@ -80,14 +84,15 @@ rule denoise_baseline:
 
 rule denoise_model:
     input:
-        shard=SHARD.replace("{split}", "test"),
+        test=TEST_INPUT,
         model=MODEL_FILE,
     output:
-        PREDICTION.replace("{method}", "{model}"),
+        **{k: v.replace("{method}", "{model}") for k, v in PREDICT_OUTPUTS.items()},
+        predictions=expand(PREDICTION, method="{model}", chunk=PREDICT_CHUNKS),
     log:
-        logs("evaluate/denoise/{model}/{chunk}.log"),
+        logs(f"evaluate/denoise/{{model}}/{PREDICT_JOB}.log"),
     benchmark:
-        benchmarks("evaluate/denoise/{model}/{chunk}.tsv")
+        benchmarks(f"evaluate/denoise/{{model}}/{PREDICT_JOB}.tsv")
     wildcard_constraints:
         model=name_regex(MODEL_NAMES),
         chunk=name_regex(list(CHUNKS)),
@@ -99,6 +104,7 @@ rule denoise_model:
         gpu=EVAL["model_gpus"],
     params:
         code=script_code("denoise_model.py"),
+        shards=test_shards_of_job,
         batch_size=EVAL["batch_size"],
     script:
         "../scripts/denoise_model.py"
@@ -106,8 +112,8 @@ rule denoise_model:
 
 rule errors:
     input:
-        test=shard_paths("test"),
-        pred=lambda w: prediction_paths(w.method),
+        test=split_index("test"),
+        pred=prediction_inputs,
     output:
         ERRORS,
     log:
@@ -121,6 +127,8 @@ rule errors:
         runtime=30,
     params:
         code=script_code("errors_method.py"),
+        test=shard_paths("test"),
+        predictions=lambda w: prediction_paths(w.method),
         metrics=EVAL["metrics"],
         batch_size=EVAL["batch_size"],
     script:

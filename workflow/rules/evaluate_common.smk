@@ -18,6 +18,17 @@ if set(MODEL_NAMES) & (set(BASELINES) | {"all"}):
     )
 METHODS = [*MODEL_NAMES, *BASELINES]
 BIN_PARAMS = list(EVAL["bins"])
+# Prediction jobs: one per method and test chunk, or one per method over every chunk
+# (evaluate.predict_jobs: method), which a run with many chunks plans and schedules far faster.
+PER_METHOD = EVAL["predict_jobs"] == "method"
+PREDICT_CHUNKS = list(CHUNKS) if PER_METHOD else ["{chunk}"]
+PREDICT_JOB = "all" if PER_METHOD else "{chunk}"
+# what a prediction job depends on: its test shard, or (per method) the test split's index
+TEST_INPUT = split_index("test") if PER_METHOD else SHARD.replace("{split}", "test")
+# A per-method job also writes an index of its predictions (their provenance): the jobs that
+# read every prediction of a method depend on that one file, as each of them would cost the
+# planner a match against the job's hundreds of outputs.
+PREDICT_OUTPUTS = {"index": PREDICTION_INDEX} if PER_METHOD else {}
 
 
 def name_regex(names):
@@ -27,6 +38,21 @@ def name_regex(names):
 
 def prediction_paths(method):
     return expand(PREDICTION, method=method, chunk=list(CHUNKS))
+
+
+def test_shards_of_job(wildcards):
+    """The test shards a prediction job reads: its chunk's, or every chunk's."""
+    return expand(
+        SHARD, split="test", chunk=PREDICT_CHUNKS if PER_METHOD else [wildcards.chunk]
+    )
+
+
+def prediction_inputs(wildcards):
+    """What a job reading all predictions of a method depends on: the per-method job's index,
+    or the per-chunk prediction files."""
+    if PER_METHOD:
+        return [PREDICTION_INDEX.format(method=wildcards.method)]
+    return prediction_paths(wildcards.method)
 
 
 def baseline_inputs(wildcards):

@@ -90,8 +90,8 @@ rule figure_ratio:
 rule figure_examples:
     input:
         errors=ERRORS,
-        test=shard_paths("test"),
-        pred=lambda w: prediction_paths(w.method),
+        test=split_index("test"),
+        pred=prediction_inputs,
     output:
         png=report(
             FIGURE.format(stem="examples_{method}", ext="png"),
@@ -111,6 +111,8 @@ rule figure_examples:
         runtime=10,
     params:
         code=script_code("figure_examples.py"),
+        test=shard_paths("test"),
+        predictions=lambda w: prediction_paths(w.method),
         plots=PLOTS,
     script:
         "../scripts/figure_examples.py"

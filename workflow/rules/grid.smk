@@ -21,6 +21,9 @@ GRID_FILES = [
         "valid.npy",
     )
 ] + ([f"{GRID_DIR}/continuum.npy"] if GRID_HAS_CONTINUUM else [])
+# The grid's provenance record, written with its arrays by the same job; it changes whenever they
+# do (config, code, inputs), which grid.json alone might not.
+GRID_RECORD = f"{GRID_DIR}/grid.json.prov.json"
 GRID_TEFFS = [f"{t:g}" for t in GRID_CFG["axes"]["teff"]]
 GRID_SLICE = f"{RESULTS}/grid/_slices/{GRID_CFG['name']}/teff{{teff}}"
 GRID_BUILD = {

@@ -3,7 +3,9 @@
 
 rule simulate:
     input:
-        grid=GRID_FILES,
+        # the grid's provenance record (grid.smk: GRID_RECORD): one dependency per shard
+        # instead of one per grid file (a run with 1000 shards plans faster)
+        grid=GRID_RECORD,
         noise=NOISE_TABLE,
     output:
         SHARD,
@@ -23,7 +25,7 @@ rule simulate:
         runtime=30,
     params:
         code=script_code("simulate_shard.py"),
-        grid_dir=lambda w, input: os.path.dirname(input.grid[0]),
+        grid_dir=lambda w, input: os.path.dirname(input.grid),
         chunk=lambda w: CHUNKS[w.chunk],
         n_spectra=lambda w: config["simulate"]["splits"][w.split],
         seed=lambda w: chunk_seed(w.split, w.chunk),

@@ -1,34 +1,18 @@
-# Neural denoisers (docs/models.md): one `train` job per model in config `train.models`.
+# Neural denoisers (docs/models.md): one `train` job per model in config `train.models`, on the
+# train shards or on spectra made from the grid every batch (`train.data.source`), with
+# `train.processes` data-parallel ranks (torchrun, one GPU each: set `train.resources.gpu` alike).
 # Declared outputs are the final model file, its history and card; the resumable state
 # (results/models/<model>/state/last.pt, best.pt) is not declared, so Snakemake keeps it when a
 # killed or failed job's outputs are deleted, and the rerun resumes from the last epoch.
 
-TRAIN = config["train"]
-MODEL_NAMES = list(TRAIN["models"])
 
-
-# The config slice of each model (plus the shared augmentation and device settings, and the
-# evaluation's relative-error floor for the validation metric), so that changing one model's
-# hyper-parameter reruns only that model.
-MODEL_SETTINGS = {
-    name: {
-        "spec": spec,
-        "augment": TRAIN["augment"],
-        "device": TRAIN["device"],
-        "shuffle_buffer": TRAIN["shuffle_buffer"],
-        "cache_mb": TRAIN["cache_mb"],
-        "loader_workers": TRAIN["loader_workers"],
-        "min_truth": config["evaluate"]["metrics"]["min_truth"],
-        "seed": derive_seed(config["seed"], "train", name),
-    }
-    for name, spec in TRAIN["models"].items()
-}
+include: "train_common.smk"
 
 
 rule train:
     input:
-        train=shard_paths("train"),
-        val=shard_paths("val"),
+        unpack(train_inputs),
+        val=split_index("val"),
     output:
         model=MODEL_FILE,
         history=MODEL_HISTORY,
@@ -49,6 +33,8 @@ rule train:
     params:
         code=script_code("train_model.py"),
         settings=lambda w: MODEL_SETTINGS[w.model],
+        train=train_data,
+        val=shard_paths("val"),
     script:
         "../scripts/train_model.py"
 

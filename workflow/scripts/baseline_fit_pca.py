@@ -6,7 +6,7 @@ from pfsdenoise.provenance import job_record
 
 setup_logging(snakemake.log[0], code=snakemake.params.code)
 fit_basis_from_shards(
-    snakemake.input.shards,
+    snakemake.params.shards,
     snakemake.output[0],
     max_components=snakemake.params.max_components,
     batch_size=snakemake.params.batch_size,

@@ -9,7 +9,7 @@ setup_logging(snakemake.log[0], code=snakemake.params.code)
 p = snakemake.params
 tune_from_shards(
     snakemake.wildcards.baseline,
-    snakemake.input.shards,
+    p.shards,
     snakemake.output[0],
     grid=p.grid,
     fixed=p.fixed,

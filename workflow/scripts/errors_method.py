@@ -7,8 +7,8 @@ from pfsdenoise.provenance import job_record
 setup_logging(snakemake.log[0], code=snakemake.params.code)
 m = snakemake.params.metrics
 write_error_table(
-    snakemake.input.test,
-    snakemake.input.pred,
+    snakemake.params.test,
+    snakemake.params.predictions,
     snakemake.output[0],
     method=snakemake.wildcards.method,
     lines=m["lines"],

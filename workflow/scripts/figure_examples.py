@@ -7,8 +7,8 @@ from pfsdenoise.provenance import job_record
 setup_logging(snakemake.log[0], code=snakemake.params.code)
 examples_files(
     snakemake.input.errors,
-    snakemake.input.test,
-    snakemake.input.pred,
+    snakemake.params.test,
+    snakemake.params.predictions,
     [snakemake.output.png, snakemake.output.pdf],
     method=snakemake.wildcards.method,
     options=snakemake.params.plots,

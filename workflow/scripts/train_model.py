@@ -1,4 +1,5 @@
-"""Snakemake adapter: train one denoiser (resuming from its state/last.pt when present)."""
+"""Snakemake adapter: train one denoiser (resuming from its state/last.pt when present; with
+train.processes > 1 as torchrun data-parallel ranks)."""
 
 from pathlib import Path
 
@@ -11,8 +12,8 @@ settings = snakemake.params.settings
 train_model(
     snakemake.wildcards.model,
     settings["spec"],
-    snakemake.input.train,
-    snakemake.input.val,
+    snakemake.params.train,
+    snakemake.params.val,
     Path(snakemake.output.model).parent,
     seed=settings["seed"],
     augment=settings["augment"],
@@ -22,5 +23,6 @@ train_model(
     cache_mb=settings["cache_mb"],
     loader_workers=settings["loader_workers"],
     min_truth=settings["min_truth"],
+    processes=settings["processes"],
     provenance=job_record(snakemake.rule, snakemake.params, snakemake.input, snakemake.wildcards),
 )

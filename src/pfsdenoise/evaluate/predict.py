@@ -6,15 +6,18 @@ column ``flux_denoised`` and the same wavelength grid; :mod:`.alignment` checks 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from pfsdenoise.atomic import write_text_atomic
 from pfsdenoise.constants import DENOISED_COLUMN
 from pfsdenoise.evaluate.baselines import TUNABLE, baseline_function
 from pfsdenoise.evaluate.baselines.pca import load_basis
@@ -101,3 +104,38 @@ def denoise_shard(
     )
     log.info("%s: %d spectra denoised with %s at %.1f spectra/s", output, n, method, rate)
     return {"n": n, "seconds": elapsed, "spectra_per_s": rate}
+
+
+def denoise_shards(
+    test_paths: Sequence[str | os.PathLike],
+    outputs: Sequence[str | os.PathLike],
+    denoiser: Method,
+    *,
+    method: str,
+    batch_size: int,
+    provenance: Callable[[str], Mapping[str, Any]],
+    index: str | os.PathLike | None = None,
+) -> None:
+    """:func:`denoise_shard` for each (test shard, output) pair, as one job does for several
+    chunks (``evaluate.predict_jobs: method``); ``provenance(test_path)`` is each output's
+    record. A shard that fails does not stop the others; the failures are raised together.
+    ``index``: a JSON file listing the outputs with their records' hashes, written last (what
+    the jobs that read every prediction depend on: it changes whenever one of them does)."""
+    failed, listed = [], []
+    for test_path, output in zip(test_paths, outputs, strict=True):
+        record = provenance(os.fspath(test_path))
+        try:
+            denoise_shard(
+                test_path, output, denoiser, method=method, batch_size=batch_size,
+                provenance=record,
+            )  # fmt: skip
+        except Exception as exc:  # reported below, with the others
+            log.error("%s: %s", test_path, exc)
+            failed.append(f"{test_path}: {exc}")
+            continue
+        text = json.dumps(record, sort_keys=True, default=str)
+        listed.append({"path": os.fspath(output), "record": hashlib.sha256(text.encode()).hexdigest()})
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(outputs)} shards failed: " + "; ".join(failed))
+    if index is not None:
+        write_text_atomic(index, json.dumps({"method": method, "predictions": listed}, indent=1))

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.interpolate import CubicSpline
 
+from pfsdenoise.blas import one_thread
 from pfsdenoise.grid.store import Grid
 
 OnHole = Literal["raise", "nan"]
@@ -181,6 +182,16 @@ def complete_cells(
     return spline_weights(grid, params, rng if rng is not None else np.random.default_rng())[1]
 
 
+def require_complete(grid: Grid, complete: np.ndarray) -> None:
+    """:class:`GridHoleError` naming the samples whose weights reach a missing node."""
+    if not complete.all():
+        bad = int(np.flatnonzero(~complete)[0])
+        raise GridHoleError(
+            f"{int((~complete).sum())} of {len(complete)} samples (first: row {bad}) need a "
+            f"missing node of grid {grid.path}; redraw them where complete_cells() is False"
+        )
+
+
 def apply_weights(
     grid: Grid,
     matrix: sp.csr_array,
@@ -190,19 +201,68 @@ def apply_weights(
     on_hole: OnHole = "raise",
 ) -> np.ndarray:
     """Spectra = weights @ node rows; incomplete rows raise or become NaN (``on_hole``)."""
-    if not complete.all() and on_hole == "raise":
-        bad = int(np.flatnonzero(~complete)[0])
-        raise GridHoleError(
-            f"{int((~complete).sum())} of {len(complete)} samples (first: row {bad}) need a "
-            f"missing node of grid {grid.path}; redraw them where complete_cells() is False"
-        )
+    if on_hole == "raise":
+        require_complete(grid, complete)
     data = grid.flux if array == "flux" else grid.continuum
     if data is None:
         raise ValueError(f"grid {grid.path} stores no continuum")
     grid.check_nodes(matrix.indices, array)  # the rows used, verified on first use
-    out = np.asarray(matrix @ data.reshape(-1, grid.n_wave), dtype=np.float32)
+    out = weighted_rows(matrix, data.reshape(-1, grid.n_wave))
     out[~complete] = np.nan
     return out
+
+
+def weighted_rows(matrix: sp.csr_array, rows: np.ndarray) -> np.ndarray:
+    """``matrix @ rows`` as float32, one dense product per group of samples that share their
+    nodes (the same grid cell): each group reads its node rows once, and the product runs at
+    the BLAS rate instead of one sparse row update per weight (3-4x faster when samples share
+    cells; :func:`cell_order` sorts a set of samples so that batches of it do)."""
+    keys, weights = padded_weights(matrix)
+    n = len(keys)
+    out = np.empty((n, rows.shape[1]), dtype=np.float32)
+    out[(keys < 0).all(axis=1)] = 0.0
+    if keys.shape[1] == 0:
+        return out
+    # each sample's node list identifies its group
+    groups, member = np.unique(keys, axis=0, return_inverse=True)
+    with one_thread():  # the same bits on any number of cores (pfsdenoise.blas)
+        for g, nodes in enumerate(groups):
+            used = nodes >= 0
+            if not used.any():
+                continue
+            samples = np.flatnonzero(member.ravel() == g)
+            node_rows = np.asarray(rows[nodes[used]], dtype=np.float32)
+            first, last = samples[0], samples[-1] + 1
+            if last - first == samples.size:  # consecutive (samples in cell order): no copy
+                np.matmul(weights[first:last][:, used], node_rows, out=out[first:last])
+            else:
+                out[samples] = weights[samples][:, used] @ node_rows
+    return out
+
+
+def padded_weights(matrix: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of a weight matrix as (n, k) node indices (sorted, padded with -1) and float32
+    weights (padded with 0), k the most weights of a row (16 for multilinear weights)."""
+    matrix = sp.csr_array(matrix)
+    matrix.sort_indices()
+    n = matrix.shape[0]
+    nnz = np.diff(matrix.indptr)
+    width = int(nnz.max(initial=0))
+    nodes = np.full((n, width), -1, dtype=np.int64)
+    weights = np.zeros((n, width), dtype=np.float32)
+    row = np.repeat(np.arange(n), nnz)
+    slot = np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], nnz)
+    nodes[row, slot] = matrix.indices
+    weights[row, slot] = matrix.data
+    return nodes, weights
+
+
+def cell_order(grid: Grid, params: np.ndarray) -> np.ndarray:
+    """A permutation of ``params`` (n, 4) that puts samples of the same grid cell together, so
+    that batches taken in this order share their nodes (:func:`weighted_rows`)."""
+    params = _as_params(grid, params)
+    cells = [_cell(grid.axes[a], params[:, d])[0] for d, a in enumerate(grid.axis_names)]
+    return np.lexsort(cells[::-1])
 
 
 def interpolate(

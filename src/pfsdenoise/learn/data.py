@@ -5,6 +5,17 @@ them by a fresh smooth flux-calibration distortion (:func:`draw_distortions`) an
 noise realization (:func:`noisy_realization`), from seeds drawn by a generator seeded by
 (global seed, model, epoch), so a resumed run sees the same data as an uninterrupted one.
 
+Where the augmentation runs is a switch (``augment.where``): ``cpu`` draws it with numpy in the
+loader threads; ``device`` draws the noise with torch on the training device
+(:mod:`.device_augment`), from pinned host copies of the noiseless arrays, which keeps a GPU fed
+without the host's Python threads in the way. Both draw the calibration curves from the same
+per-batch numpy generator (the curves are identical) and the noise with the same statistics
+(tests/learn/test_device_augment.py).
+
+A data-parallel rank (:mod:`.distributed`) takes its rows of every batch (:func:`rank_rows`); the
+random numbers are drawn for the whole batch, so the union of the ranks' rows is the batch a
+single process sees.
+
 The distortion applies by default to the input *and* the target (``distort: both``): a
 calibration error is a property of the observed spectrum, and the noiseless median-normalized
 flux keeps the star's spectral energy distribution, which a smooth distortion is degenerate with
@@ -25,14 +36,23 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+import torch
 
+from pfsdenoise.blas import one_thread
 from pfsdenoise.learn.prefetch import ordered_map
 from pfsdenoise.shards import SCHEMA_VERSION, iter_shard_batches, read_metadata
-from pfsdenoise.spectrum import draw_distortions, noisy_realization, prepare_inputs
+from pfsdenoise.spectrum import (
+    add_noise,
+    distortion_basis,
+    distortion_coefficients,
+    normalize_distortions,
+    prepare_inputs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +103,43 @@ class ShardSet:
             return iter(self.cache[index])
         return iter(iter_shard_batches([self.paths[index]], batch_size=256, columns=TRAIN_COLUMNS))
 
+    def describe(self, cached: bool) -> str:
+        return "in memory" if cached else "streamed"
+
+    def batches(self, batch_size: int, rng: np.random.Generator, augment: Augmentation,
+                **options) -> Iterator[Batch]:  # fmt: skip
+        """One epoch of augmented batches (:func:`training_batches`; ``options`` its keywords)."""
+        return training_batches(self, batch_size, rng, augment, **options)
+
+
+class TrainingData(Protocol):
+    """Where training batches come from: the train shards (:class:`ShardSet`) or the grid
+    (:class:`pfsdenoise.learn.generate.GridSource`)."""
+
+    paths: list[str]  # the files that identify the data (model card, resume fingerprint)
+    wave: np.ndarray
+    n_rows: int  # spectra per epoch
+    metadata: dict
+
+    def cache_if_small(self, max_mb: float) -> bool: ...
+
+    def describe(self, cached: bool) -> str: ...
+
+    def batches(
+        self, batch_size: int, rng: np.random.Generator, augment: Augmentation, **options
+    ) -> Iterator[Batch]: ...
+
+
+def open_training_data(train: Sequence[str | os.PathLike] | Mapping) -> TrainingData:
+    """The train shards (a list of paths), or the grid source (its settings, a mapping:
+    :func:`pfsdenoise.learn.generate.open_grid_source`; imported only then, as it loads the
+    simulator)."""
+    if isinstance(train, Mapping):
+        from pfsdenoise.learn.generate import open_grid_source
+
+        return open_grid_source(**train)
+    return open_shards(train, role="train")
+
 
 def open_shards(
     paths: Sequence[str | os.PathLike], expect_wave: np.ndarray | None = None, role: str = "train"
@@ -125,9 +182,10 @@ def _same_grid(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == np.shape(b) and bool(np.allclose(a, b, rtol=0, atol=1e-6))
 
 
-def _check_finite(
+def check_finite(
     path_hint: str, ids: np.ndarray, name: str, values: np.ndarray, mask: np.ndarray
 ) -> None:
+    """DataError naming the first spectrum and pixel where ``values`` is non-finite unmasked."""
     bad = ~np.isfinite(values) & ~mask
     if bad.any():
         row, pix = np.argwhere(bad)[0]
@@ -145,9 +203,9 @@ def _make_batch(
     ids: np.ndarray,
     where: str,
 ) -> Batch:
-    _check_finite(where, ids, "flux_true", target, mask)
-    _check_finite(where, ids, "sigma", sigma, mask)
-    _check_finite(where, ids, "flux", flux, mask)
+    check_finite(where, ids, "flux_true", target, mask)
+    check_finite(where, ids, "sigma", sigma, mask)
+    check_finite(where, ids, "flux", flux, mask)
     inp, sig, bad = prepare_inputs(flux, sigma, mask)
     weight = (~bad).astype(np.float32)
     target = np.where(bad, inp, target).astype(np.float32)
@@ -156,29 +214,45 @@ def _make_batch(
 
 @dataclass
 class Augmentation:
-    """Per-epoch augmentation: calibration-distortion rms and shortest scale [Å], and where."""
+    """Per-epoch augmentation: calibration-distortion rms and shortest scale [Å], where the
+    distortion applies (``distort``), and where the draws are made (``where``: cpu or device)."""
 
     calibration_amplitude: float
     calibration_scale: float
     distort: str
+    where: str
 
     def __post_init__(self) -> None:
         if self.distort not in ("both", "input"):
             raise DataError(f"augment.distort must be 'both' or 'input', got {self.distort!r}")
+        if self.where not in ("cpu", "device"):
+            raise DataError(f"augment.where must be 'cpu' or 'device', got {self.where!r}")
+        self._basis: tuple[np.ndarray, np.ndarray] | None = None
 
-    def distortions(self, wave: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` calibration curves on ``wave``: drawn by :func:`draw_distortions` on every
-        k-th pixel (spacing ≤ scale / 64, so linear interpolation changes a curve by < 0.1 % of
-        its amplitude) and interpolated, which is k times cheaper than drawing on every pixel."""
-        step = max(1, int(self.calibration_scale / 64 / np.median(np.diff(wave))))
-        nodes = np.unique(np.r_[np.arange(0, wave.size, step), wave.size - 1])
-        coarse = draw_distortions(
-            wave[nodes], n, rng, self.calibration_amplitude, self.calibration_scale
-        )
-        pos = np.interp(np.arange(wave.size), nodes, np.arange(nodes.size))
-        lo = np.minimum(pos.astype(int), nodes.size - 2)
-        frac = (pos - lo).astype(np.float32)
-        return coarse[:, lo] * (1 - frac) + coarse[:, lo + 1] * frac
+    def basis(self, wave: np.ndarray) -> np.ndarray:
+        """The calibration modes on ``wave`` (:func:`distortion_basis`), computed once."""
+        if self._basis is None or not np.array_equal(self._basis[0], wave):
+            self._basis = (wave, distortion_basis(wave, self.calibration_scale))
+        return self._basis[1]
+
+    def coefficients(self, wave: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Weights (n, 2 n_modes) of ``n`` calibration curves (:func:`distortion_coefficients`)."""
+        return distortion_coefficients(n, self.basis(wave).shape[0] // 2, rng)
+
+    def curves(self, wave: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+        """Calibration curves (n, wave.size) float32 from their weights: rms
+        ``calibration_amplitude`` (exact ones when it is 0), as :func:`draw_distortions`."""
+        if self.calibration_amplitude == 0:
+            return np.ones((len(coefficients), wave.size), dtype=np.float32)
+        with one_thread():  # the same curves on any number of cores
+            raw = coefficients @ self.basis(wave)
+        return normalize_distortions(raw, self.calibration_amplitude).astype(np.float32)
+
+
+def rank_rows(n: int, rank: int, world: int) -> slice:
+    """The rows of a batch of ``n`` spectra that data-parallel rank ``rank`` of ``world`` takes
+    (contiguous, sizes differing by at most one)."""
+    return slice(rank * n // world, (rank + 1) * n // world)
 
 
 class LoaderClock:
@@ -206,7 +280,9 @@ class LoaderClock:
 
 
 @dataclass
-class _BatchJob:
+class BatchJob:
+    """One batch of noiseless spectra as shuffled (all ranks' rows), with its augmentation seed."""
+
     truth: np.ndarray
     sigma: np.ndarray
     mask: np.ndarray
@@ -215,17 +291,25 @@ class _BatchJob:
 
 
 def _augmented_batch(
-    job: _BatchJob, wave: np.ndarray, augment: Augmentation, clock: LoaderClock
+    job: BatchJob,
+    wave: np.ndarray,
+    augment: Augmentation,
+    clock: LoaderClock,
+    rows: slice,
 ) -> Batch:
-    """A fresh calibration curve and noise draw for one batch, from the batch's own seed."""
+    """A fresh calibration curve and noise draw for one batch, from the batch's own seed; the
+    draws are made for the whole batch and ``rows`` of it are kept."""
     t0 = time.perf_counter()
     rng = np.random.default_rng(job.seed)
-    curve = augment.distortions(wave, len(job.ids), rng)
-    true_in = job.truth * curve
-    sig_in = job.sigma * curve
-    noisy = noisy_realization(np.nan_to_num(true_in), np.nan_to_num(sig_in), rng)
-    target = true_in if augment.distort == "both" else job.truth
-    batch = _make_batch(noisy, sig_in, job.mask, target, job.ids, "training shards")
+    n = len(job.ids)
+    curve = augment.curves(wave, augment.coefficients(wave, n, rng)[rows])
+    truth, sigma = job.truth[rows], job.sigma[rows]
+    true_in = truth * curve
+    sig_in = sigma * curve
+    noise = rng.standard_normal((n, wave.size), dtype=np.float32)[rows]
+    noisy = add_noise(np.nan_to_num(true_in), np.nan_to_num(sig_in), noise)
+    target = true_in if augment.distort == "both" else truth
+    batch = _make_batch(noisy, sig_in, job.mask[rows], target, job.ids[rows], "training shards")
     clock.add(time.perf_counter() - t0, len(batch))
     return batch
 
@@ -238,35 +322,52 @@ def training_batches(
     shuffle_buffer: int = 4096,
     clock: LoaderClock | None = None,
     workers: int = 0,
+    *,
+    rank: int = 0,
+    world: int = 1,
+    device: torch.device | None = None,
 ) -> Iterator[Batch]:
-    """One epoch of augmented training batches.
+    """One epoch of augmented training batches (rank ``rank`` of ``world``: its rows of each).
 
     Shards are streamed row group by row group, interleaved in a random order, and shuffled in a
     buffer of ``shuffle_buffer`` spectra (the whole set when it fits), so memory stays bounded for
-    large runs. Batches smaller than 2 spectra are dropped (batch norm needs two). Each batch
-    draws its augmentation from its own seed, taken from ``rng`` in order, so ``workers``
+    large runs. Batches smaller than 2 spectra per rank are dropped (batch norm needs two). Each
+    batch draws its augmentation from its own seed, taken from ``rng`` in order, so ``workers``
     threads can prepare batches ahead (:func:`.prefetch.ordered_map`) and the epoch's data
-    does not depend on how many there are (0: prepared in the calling thread).
+    does not depend on how many there are (0: prepared in the calling thread). With
+    ``augment.where == "device"`` the batches are torch tensors on ``device``
+    (:class:`.device_augment.DeviceAugmenter`).
     """
     clock = clock or LoaderClock()
     clock.workers = max(1, workers)
+    jobs = _batch_jobs(shards, batch_size, rng, shuffle_buffer, min_size=2 * world)
+    if augment.where == "device":
+        from pfsdenoise.learn.device_augment import DeviceAugmenter
 
-    def prepare(job: _BatchJob) -> Batch:
-        return _augmented_batch(job, shards.wave, augment, clock)
+        augmenter = DeviceAugmenter(shards.wave, augment, device or torch.device("cpu"), clock)
+        staged = ordered_map(lambda job: augmenter.stage(job, rank, world), jobs, workers)
+        return map(augmenter.finish, staged)
 
-    jobs = _batch_jobs(shards, batch_size, rng, shuffle_buffer)
+    def prepare(job: BatchJob) -> Batch:
+        rows = rank_rows(len(job.ids), rank, world)
+        return _augmented_batch(job, shards.wave, augment, clock, rows)
+
     return ordered_map(prepare, jobs, workers)
 
 
 def _batch_jobs(
-    shards: ShardSet, batch_size: int, rng: np.random.Generator, shuffle_buffer: int
-) -> Iterator[_BatchJob]:
+    shards: ShardSet,
+    batch_size: int,
+    rng: np.random.Generator,
+    shuffle_buffer: int,
+    min_size: int = 2,
+) -> Iterator[BatchJob]:
     """The epoch's shuffled batches of noiseless spectra, each with its augmentation seed."""
     iters = [shards.parts(i) for i in range(len(shards.paths))]
     buffer: list = []
     buffered = 0
 
-    def emit(final: bool) -> Iterator[_BatchJob]:
+    def emit(final: bool) -> Iterator[BatchJob]:
         nonlocal buffer, buffered
         ids = np.concatenate([b.params["spectrum_id"].to_numpy() for b in buffer])
         truth = np.concatenate([b.spectra["flux_true"] for b in buffer])
@@ -277,10 +378,10 @@ def _batch_jobs(
         keep = order[n_out:]
         for start in range(0, n_out, batch_size):
             sel = np.sort(order[start : start + batch_size])
-            if len(sel) < 2:
+            if len(sel) < min_size:
                 continue
             seed = int(rng.integers(2**63))
-            yield _BatchJob(truth[sel], sigma[sel], mask[sel], ids[sel], seed)
+            yield BatchJob(truth[sel], sigma[sel], mask[sel], ids[sel], seed)
         buffer = [_subset(truth, sigma, mask, ids, keep)] if len(keep) else []
         buffered = len(keep)
 

@@ -27,9 +27,13 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -
 
 
 def to_device(batch: Batch, device: torch.device) -> list[torch.Tensor]:
-    """flux, sigma, mask, target, weight of a batch as tensors on ``device``."""
+    """flux, sigma, mask, target, weight of a batch as tensors on ``device`` (batches made on
+    the device, :mod:`.device_augment`, are already there)."""
     arrays = (batch.flux, batch.sigma, batch.mask, batch.target, batch.weight)
-    return [torch.from_numpy(np.ascontiguousarray(a)).to(device) for a in arrays]
+    return [
+        (a if isinstance(a, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(a))).to(device)
+        for a in arrays
+    ]
 
 
 def diagnose(model: torch.nn.Module, named: Mapping[str, torch.Tensor], where: str) -> str:
@@ -69,10 +73,12 @@ def train_epoch(
     after_step: Callable[[int], None],
     progress: Progress,
     where: str,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] = masked_mse,
 ) -> EpochResult:
     """One pass over ``batches``: forward (bf16 autocast when ``amp``), masked MSE, backward,
     optional gradient clipping, optimizer step; ``set_lr(step)`` before and
-    ``after_step(step)`` (weight averaging) after each step."""
+    ``after_step(step)`` (weight averaging) after each step. ``loss_fn``: a data-parallel
+    rank's share of the batch loss (:meth:`.distributed.Ranks.loss`)."""
     model.train()
     t0 = time.perf_counter()
     loss_sum, n_seen, step = 0.0, 0, first_step
@@ -81,7 +87,7 @@ def train_epoch(
         flux, sigma, mask, target, weight = to_device(batch, device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             pred = model(flux, sigma, mask)
-        loss = masked_mse(pred.float(), target, weight)
+        loss = loss_fn(pred.float(), target, weight)
         if not torch.isfinite(loss):
             at = f"{where}, batch {b_idx + 1} (spectra {list(batch.ids[:3])}...)"
             tensors = {

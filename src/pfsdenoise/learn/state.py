@@ -33,7 +33,7 @@ def fingerprint(**parts: Any) -> str:
 class TrainingState:
     """Progress of a run: completed epochs and optimizer steps, per-epoch history (metrics) and
     timing (wall clock, throughput: kept apart so the history is reproducible), the best epoch
-    so far, epochs without improvement, and why training stopped."""
+    so far, epochs without improvement, why training stopped, and its number of ranks."""
 
     epoch: int = 0
     step: int = 0
@@ -44,6 +44,7 @@ class TrainingState:
     elapsed: float = 0.0
     stopped: str = "epochs"
     finished: bool = False
+    world_size: int = 1  # data-parallel ranks that trained it (resumed only with as many)
 
     def record(self, row: Mapping[str, Any], timing: Mapping[str, Any], min_delta: float) -> bool:
         """Append one epoch's metrics and timing; return whether it is the best so far."""

@@ -72,7 +72,12 @@ def write_toy_shard(
     )
 
 
-AUGMENT = {"calibration_amplitude": 0.01, "calibration_scale": 100.0, "distort": "both"}
+AUGMENT = {
+    "calibration_amplitude": 0.01,
+    "calibration_scale": 100.0,
+    "distort": "both",
+    "where": "cpu",
+}
 
 
 def train_options(**over: Any) -> dict[str, Any]:
@@ -88,6 +93,7 @@ def train_options(**over: Any) -> dict[str, Any]:
         "loader_workers": 0,
         "min_truth": 0.01,
         "provenance": {"step": "train", "code_hash": "sha256:test"},
+        "processes": 1,
         "progress": False,
     }
     return {**options, **over}

@@ -11,6 +11,10 @@ at most the epoch in progress.
 The budget is a number of epochs (optionally early stopping on the validation loss). A
 wall-clock cap (``max_minutes``) exists as an opt-in safety for cluster time limits only: it
 makes the result depend on the machine's speed, and the model card says when it fired.
+
+Training spectra come from the train shards or, as an option, straight from the grid
+(:mod:`.generate`); with ``processes`` > 1 the run is data-parallel (:mod:`.distributed`: torchrun
+ranks, DDP; rank 0 writes the files).
 """
 
 from __future__ import annotations
@@ -45,10 +49,12 @@ from pfsdenoise.learn.data import (
     Augmentation,
     LoaderClock,
     ShardSet,
+    TrainingData,
     open_shards,
-    training_batches,
+    open_training_data,
     validation_batches,
 )
+from pfsdenoise.learn.distributed import Ranks, in_worker, join, launch
 from pfsdenoise.learn.epoch import TrainingError, train_epoch, validate
 from pfsdenoise.learn.models import build_model, count_parameters
 from pfsdenoise.learn.optim import Ema, lr_factor, make_optimizer
@@ -68,11 +74,13 @@ class TrainingRun:
     name: str
     spec: Mapping[str, Any]
     device: torch.device
-    train_set: ShardSet
+    ranks: Ranks
+    train_set: TrainingData
     val_set: ShardSet
     val_cache: list | None
     augment: Augmentation
     model: torch.nn.Module
+    step_model: torch.nn.Module  # what the training step calls: the model, or DDP around it
     eval_model: torch.nn.Module
     optimizer: torch.optim.Optimizer
     base_lrs: list[float]
@@ -116,7 +124,7 @@ class TrainingRun:
 def train_model(
     name: str,
     spec: Mapping[str, Any],
-    train_paths: Sequence[str | os.PathLike],
+    train_paths: Sequence[str | os.PathLike] | Mapping[str, Any],
     val_paths: Sequence[str | os.PathLike],
     out_dir: str | os.PathLike,
     *,
@@ -129,6 +137,7 @@ def train_model(
     loader_workers: int,
     min_truth: float,
     provenance: Mapping[str, Any],
+    processes: int,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Train model ``name`` as configured in ``spec`` and write its files to ``out_dir``.
@@ -136,18 +145,33 @@ def train_model(
     ``spec`` keys: ``arch``, ``hyper``, ``epochs``, ``batch_size``, ``optimizer``,
     ``schedule``, ``ema`` (decay or null), ``amp`` (bf16 autocast on CUDA), ``clip_grad``
     (max gradient norm or null), ``early_stopping`` ({patience, min_delta}; patience 0 = off),
-    ``max_minutes`` (opt-in wall-time cap or null). ``provenance`` is the job's record; its code
-    hash joins the resume fingerprint. Returns the final metrics (also in the card).
+    ``max_minutes`` (opt-in wall-time cap or null). ``train_paths``: the train shards, or the
+    settings of the grid source (a mapping, :func:`.generate.open_grid_source`). ``processes``
+    > 1: that many data-parallel ranks, launched here by torchrun (:mod:`.distributed`), global
+    batch ``batch_size``. ``provenance`` is the job's record; its code hash joins the resume
+    fingerprint. Returns the final metrics (also in the card).
     """
     out = Path(out_dir)
     (out / "state").mkdir(parents=True, exist_ok=True)
+    if processes > 1 and not in_worker():
+        train = train_paths if isinstance(train_paths, Mapping) else [str(p) for p in train_paths]
+        arguments = {
+            "name": name, "spec": dict(spec), "train_paths": train,
+            "val_paths": [str(p) for p in val_paths], "out_dir": str(out), "seed": seed,
+            "augment": dict(augment), "device": device, "threads": threads,
+            "shuffle_buffer": shuffle_buffer, "cache_mb": cache_mb,
+            "loader_workers": loader_workers, "min_truth": min_truth,
+            "provenance": dict(provenance), "processes": processes, "progress": False,
+        }  # fmt: skip
+        return launch(processes, arguments, out / "state")
+    ranks = join(processes, pick_device(device))
     if threads:
-        torch.set_num_threads(int(threads))
+        torch.set_num_threads(max(1, int(threads) // ranks.world))
 
     # Data, model and optimizer; the fingerprint names this exact run (settings, data, code).
     run = setup_run(
         name, spec, train_paths, val_paths,
-        seed=seed, augment=augment, device=device, cache_mb=cache_mb,
+        seed=seed, augment=augment, device=device, cache_mb=cache_mb, ranks=ranks,
         code_hash=provenance.get("code_hash"), card_provenance=provenance,
     )  # fmt: skip
 
@@ -168,14 +192,17 @@ def train_model(
         row = {"epoch": epoch + 1, "train_loss": timing.pop("train_loss"), **metrics,
                "lr": run.optimizer.param_groups[0]["lr"]}  # fmt: skip
         improved = state.record(row, timing, min_delta)
-        log_epoch(run, row, timing)
         if patience > 0 and state.bad_epochs >= patience:
             state.stopped = f"early stop: no val improvement > {min_delta} in {patience} epochs"
             state.finished = True
-        save_epoch(run, state, out, improved)
+        if ranks.main:  # every rank holds the same weights and history; one writes them
+            log_epoch(run, row, timing)
+            save_epoch(run, state, out, improved)
 
     # The best epoch's model file, the history and timing, the card and the provenance.
-    return finish(run, state, out, provenance)
+    final = finish(run, state, out, provenance) if ranks.main else {}
+    ranks.barrier()
+    return final
 
 
 def setup_run(
@@ -188,12 +215,14 @@ def setup_run(
     augment: Mapping[str, Any],
     device: str | None,
     cache_mb: float,
+    ranks: Ranks,
     code_hash: str | None,
     card_provenance: Mapping[str, Any],
 ) -> TrainingRun:
-    """Open and check the shards, build the model (seeded) and its optimizer."""
-    dev = pick_device(device)
-    train_set = open_shards(train_paths, role="train")
+    """Open and check the data, build the model (seeded), its optimizer and (data-parallel)
+    the DDP wrapper."""
+    dev = ranks.device(pick_device(device))
+    train_set = open_training_data(train_paths)
     val_set = open_shards(val_paths, expect_wave=train_set.wave, role="validation")
     cached = train_set.cache_if_small(cache_mb)
     # Prepared validation batches (5 float32-sized arrays per spectrum) are reused every epoch
@@ -209,7 +238,7 @@ def setup_run(
     ema = Ema(model, spec["ema"]) if spec["ema"] else None
     n = train_set.n_rows
     batch_size = int(spec["batch_size"])
-    steps_per_epoch = max(1, n // batch_size + (n % batch_size >= 2))
+    steps_per_epoch = max(1, n // batch_size + (n % batch_size >= 2 * ranks.world))
     run_id = fingerprint(
         spec=spec, augment=augment, seed=seed, code=code_hash,
         shards={k: [d["checksum"] for d in v] for k, v in data.items()},
@@ -217,9 +246,9 @@ def setup_run(
         shapes={k: list(v.shape) for k, v in model.state_dict().items()},
     )  # fmt: skip
     log.info(
-        "%s: %s, %d parameters, %d train (%s) / %d val spectra, device %s, %d threads",
-        name, spec["arch"], count_parameters(model), n, "in memory" if cached else "streamed",
-        val_set.n_rows, dev, torch.get_num_threads(),
+        "%s: %s, %d parameters, %d train (%s) / %d val spectra, device %s, %d threads, rank %d/%d",
+        name, spec["arch"], count_parameters(model), n, train_set.describe(cached),
+        val_set.n_rows, dev, torch.get_num_threads(), ranks.rank, ranks.world,
     )  # fmt: skip
     card = {
         "name": name,
@@ -235,27 +264,35 @@ def setup_run(
         "pfsdenoise_version": __version__,
         "provenance": {k: card_provenance.get(k) for k in ("step", "code_hash", "version")},
     }  # fmt: skip
+    eval_model = copy.deepcopy(model) if ema else model
     return TrainingRun(
-        name=name, spec=spec, device=dev, train_set=train_set, val_set=val_set,
+        name=name, spec=spec, device=dev, ranks=ranks, train_set=train_set, val_set=val_set,
         val_cache=val_cache, augment=Augmentation(**augment), model=model,
-        eval_model=copy.deepcopy(model) if ema else model, optimizer=optimizer,
+        step_model=ranks.wrap(model, dev), eval_model=eval_model, optimizer=optimizer,
         base_lrs=[g["lr"] for g in optimizer.param_groups], ema=ema,
         steps_per_epoch=steps_per_epoch, fingerprint=run_id, card=card,
     )  # fmt: skip
 
 
 def resume(run: TrainingRun, path: Path) -> TrainingState:
-    """The saved state of this run with its weights loaded, or a fresh state."""
+    """The saved state of this run with its weights loaded, or a fresh state; a state of this
+    run written by another number of data-parallel ranks is refused."""
     loaded = load_state(path, run.fingerprint)
     if loaded is None:
-        return TrainingState()
+        return TrainingState(world_size=run.ranks.world)
     state, weights = loaded
+    if state.world_size != run.ranks.world:
+        raise TrainingError(
+            f"{path} was written by a run on {state.world_size} data-parallel process(es); this "
+            f"run has {run.ranks.world}. Resume with train.processes = {state.world_size}, or "
+            f"delete {path.parent} to start over with {run.ranks.world}"
+        )
     best = path.with_name("best.pt")
     if state.best["epoch"] >= 0 and _run_of(best) != run.fingerprint:
         # A kill between the two writes of another run can leave its best.pt beside this
         # run's last.pt: the best weights would not be this run's.
         log.info("%s is from another run than %s; starting over", best, path)
-        return TrainingState()
+        return TrainingState(world_size=run.ranks.world)
     run.model.load_state_dict(weights["model"])
     run.optimizer.load_state_dict(weights["optimizer"])
     if run.ema:
@@ -274,35 +311,41 @@ def run_epoch(
     progress: bool,
 ) -> dict[str, float]:
     """Train one epoch on fresh augmentations drawn from (seed, model, epoch); return its
-    training loss and timing."""
+    training loss and timing (all ranks together)."""
     t0 = time.perf_counter()
+    ranks = run.ranks
     torch.manual_seed(derive_seed(seed, "train", run.name, "torch", epoch))
     rng = make_rng(seed, "train", run.name, "epoch", epoch)
     clock = LoaderClock()
-    batches = training_batches(
-        run.train_set, int(run.spec["batch_size"]), rng, run.augment, shuffle_buffer, clock,
-        loader_workers,
+    batches = run.train_set.batches(
+        int(run.spec["batch_size"]), rng, run.augment, shuffle_buffer=shuffle_buffer,
+        clock=clock, workers=loader_workers, rank=ranks.rank, world=ranks.world,
+        device=run.device,
     )  # fmt: skip
-    bar = Progress(run.train_set.n_rows, f"{run.name} {epoch + 1}/{run.epochs}", enabled=progress)
+    bar = Progress(
+        run.train_set.n_rows // ranks.world, f"{run.name} {epoch + 1}/{run.epochs}",
+        enabled=progress and ranks.main,
+    )  # fmt: skip
 
     def after_step(step: int) -> None:
         if run.ema:
             run.ema.update(run.model, step)
 
     result = train_epoch(
-        run.model, run.optimizer, batches, device=run.device,
+        run.step_model, run.optimizer, batches, device=run.device,
         set_lr=lambda step: run.set_lr(epoch, step), first_step=state.step,
         amp=bool(run.spec["amp"]) and run.device.type == "cuda",
         clip_grad=run.spec["clip_grad"], after_step=after_step, progress=bar,
-        where=f"{run.name}: at epoch {epoch + 1}",
+        where=f"{run.name}: at epoch {epoch + 1}", loss_fn=ranks.loss,
     )  # fmt: skip
     state.step += result.steps
+    loss_sum, n_seen = ranks.total(result.loss * result.n_seen, result.n_seen)
     return {
-        "train_loss": result.loss,
+        "train_loss": loss_sum / max(n_seen, 1),
         "epoch": epoch + 1,
         "wall_s": time.perf_counter() - t0,
-        "samples_per_s": result.n_seen / result.seconds if result.seconds else float("nan"),
-        "loader_samples_per_s": clock.rate,
+        "samples_per_s": n_seen / result.seconds if result.seconds else float("nan"),
+        "loader_samples_per_s": clock.rate * ranks.world,
     }
 
 

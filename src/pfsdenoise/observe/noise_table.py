@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from pfsdenoise.atomic import atomic_path
+from pfsdenoise.blas import one_thread
 from pfsdenoise.observe.instrument import (
     PHOTONS_PER_ERG_1NM,
     Instrument,
@@ -195,67 +196,118 @@ def _linear(axis: np.ndarray, x: np.ndarray, name: str) -> tuple[np.ndarray, np.
     return i, np.clip((x - axis[i]) / (axis[i + 1] - axis[i]), 0.0, 1.0)
 
 
+@dataclass
+class NoiseTerms:
+    """What the noise model needs per spectrum of a batch, as weights of the table's rows.
+
+    ``sky @ NoiseTable.sky_basis`` is the sky [e⁻ per pixel per exposure];
+    ``exp(secz ⊗ NoiseTable.extinction_ln) · (obj @ NoiseTable.object_basis)`` the object
+    count conversion. The numpy evaluation (:class:`NoiseTable`) and its torch port
+    (:mod:`pfsdenoise.learn.generate`) both start from these and the same basis tables.
+    """
+
+    sky: np.ndarray  # (n, n_zenith + 2): zenith-angle interpolation, Moon Rayleigh, Mie
+    obj: np.ndarray  # (n, n_aperture_nodes): aperture factor × field factor × exp_time
+    secz: np.ndarray  # (n,) airmass of the object's extinction, sec z
+    floor2: np.ndarray  # (n,) sky-subtraction floor² × n_exp
+    constant: np.ndarray  # (n,) detector: (dark · t + RN²) × extraction width
+    n_exp: np.ndarray  # (n,)
+
+
 class NoiseTable:
-    """A loaded noise table; evaluates sky variance and object count conversion per spectrum."""
+    """A loaded noise table; evaluates sky variance and object count conversion per spectrum.
+
+    Arithmetic in float32 on (n, n_pix) arrays, in place where possible: the noise model is
+    a large part of the observe step's time.
+    """
 
     def __init__(self, path: str | Path):
         with np.load(path) as data:
             self.t = {k: data[k] for k in data.files}
         self.meta = json.loads(str(self.t.pop("metadata")))
         self.wave_nm = self.t["wave_nm"]
+        t = self.t
         # linear interpolation weights from the aperture wavelength nodes to the pixels
-        nodes = self.t["aperture_wave_nm"]
-        eye = np.eye(nodes.size)
-        self._node_to_pix = np.array([np.interp(self.wave_nm, nodes, e) for e in eye])
+        nodes = t["aperture_wave_nm"]
+        node_to_pix = np.array([np.interp(self.wave_nm, nodes, e) for e in np.eye(nodes.size)])
+        base = t["telluric"] * t["object_per_s"]
+        self.sky_basis = np.vstack(
+            [t["sky_per_s"], t["moon_rayleigh_per_s"], t["moon_mie_per_s"]]
+        ).astype(np.float32)
+        self.object_basis = (node_to_pix * base).astype(np.float32)
+        # 10^(−0.4 k sec z) = exp(sec z · (−0.4 ln 10 k))
+        self.extinction_ln = (-0.4 * np.log(10.0) * t["extinction_k"]).astype(np.float32)
 
-    def sky_counts(self, c: Conditions) -> np.ndarray:
-        """Sky (lines + continuum + Moon) [e⁻ per pixel per exposure], shape (n, n_pix)."""
-        t = self.t
+    def terms(self, c: Conditions) -> NoiseTerms:
+        """Per-spectrum weights of the tables; :class:`ConditionError` outside the table."""
+        t, m = self.t, self.meta
+        n_zen = t["zenith_angle"].size
         i, f = _linear(t["zenith_angle"], c.zenith_angle, "zenith_angle")
-        sky = t["sky_per_s"][i] * (1 - f)[:, None] + t["sky_per_s"][i + 1] * f[:, None]
+        j, g = _linear(t["field_angle"], c.field_angle, "field_angle")
+        k, h = _linear(t["seeing"], c.seeing, "seeing")
+        n = i.size
+        rows = np.arange(n)
+        exp_time = np.asarray(c.exp_time, dtype=np.float64)
+        n_exp = np.asarray(c.n_exp, dtype=np.float64)
+        sky_ff = t["sky_field_factor"][j] * (1 - g) + t["sky_field_factor"][j + 1] * g
         b_rs, b_ms = moon_brightness_components(
-            c.moon_phase, c.moon_separation, c.moon_zenith_angle, c.zenith_angle,
-            self.meta["k_v"],
-        )  # fmt: skip
-        sky += b_rs[:, None] * t["moon_rayleigh_per_s"] + b_ms[:, None] * t["moon_mie_per_s"]
-        j, g = _linear(t["field_angle"], c.field_angle, "field_angle")
-        ff = t["sky_field_factor"][j] * (1 - g) + t["sky_field_factor"][j + 1] * g
-        return sky * (ff * np.asarray(c.exp_time, dtype=np.float64))[:, None]
-
-    def background_variance(self, c: Conditions) -> np.ndarray:
-        """Variance without the object [e² per pixel per exposure] (ETC noise vector, times
-        the calibration's background-variance factor as in the ETC's ``gsGetNoise``)."""
-        m = self.meta
-        sky = self.sky_counts(c)
-        peak = sky.copy()
-        peak[:, 1:] = np.maximum(peak[:, 1:], sky[:, :-1])
-        peak[:, :-1] = np.maximum(peak[:, :-1], sky[:, 1:])
-        floor2 = m["sky_sub_floor"] ** 2 * np.asarray(c.n_exp, dtype=np.float64)
-        var = sky + floor2[:, None] * peak**2
-        var += (m["diffuse_stray"] * m["stray_geometry"] * sky.mean(axis=1))[:, None]
-        det = m["dark_e_per_s"] * np.asarray(c.exp_time) + m["read_noise_e"] ** 2
-        var += (det * m["extraction_width_pix"])[:, None]
-        return var * m["background_variance_factor"]
-
-    def counts_per_flux(self, c: Conditions) -> np.ndarray:
-        """Object e⁻ per pixel per exposure per 1e-17 erg s⁻¹ cm⁻² Å⁻¹ above the atmosphere."""
-        t = self.t
-        i, f = _linear(t["seeing"], c.seeing, "seeing")
-        j, g = _linear(t["field_angle"], c.field_angle, "field_angle")
+            c.moon_phase, c.moon_separation, c.moon_zenith_angle, c.zenith_angle, m["k_v"]
+        )
+        sky = np.zeros((n, n_zen + 2))
+        sky[rows, i] = 1 - f
+        sky[rows, i + 1] += f
+        sky[:, n_zen] = b_rs
+        sky[:, n_zen + 1] = b_ms
+        sky *= (sky_ff * exp_time)[:, None]
         a = t["aperture"]
         ap = (
-            a[i, j] * ((1 - f) * (1 - g))[:, None]
-            + a[i + 1, j] * (f * (1 - g))[:, None]
-            + a[i, j + 1] * ((1 - f) * g)[:, None]
-            + a[i + 1, j + 1] * (f * g)[:, None]
+            a[k, j] * ((1 - h) * (1 - g))[:, None]
+            + a[k + 1, j] * (h * (1 - g))[:, None]
+            + a[k, j + 1] * ((1 - h) * g)[:, None]
+            + a[k + 1, j + 1] * (h * g)[:, None]
         )
-        ap_pix = ap @ self._node_to_pix
-        off = t["object_field_factor"][j] * (1 - g) + t["object_field_factor"][j + 1] * g
-        _linear(t["zenith_angle"], c.zenith_angle, "zenith_angle")
-        secz = 1.0 / np.cos(np.radians(np.asarray(c.zenith_angle, dtype=np.float64)))
-        atm = 10 ** (-0.4 * np.multiply.outer(secz, t["extinction_k"])) * t["telluric"]
-        scale = off * np.asarray(c.exp_time, dtype=np.float64)
-        return atm * ap_pix * t["object_per_s"] * scale[:, None]
+        obj_ff = t["object_field_factor"][j] * (1 - g) + t["object_field_factor"][j + 1] * g
+        detector = m["dark_e_per_s"] * exp_time + m["read_noise_e"] ** 2
+        return NoiseTerms(
+            sky=sky,
+            obj=ap * (obj_ff * exp_time)[:, None],
+            secz=1.0 / np.cos(np.radians(np.asarray(c.zenith_angle, dtype=np.float64))),
+            floor2=m["sky_sub_floor"] ** 2 * n_exp,
+            constant=detector * m["extraction_width_pix"],
+            n_exp=n_exp,
+        )
+
+    def sky_counts(self, c: Conditions | NoiseTerms) -> np.ndarray:
+        """Sky (lines + continuum + Moon) [e⁻ per pixel per exposure], (n, n_pix) float32."""
+        terms = c if isinstance(c, NoiseTerms) else self.terms(c)
+        with one_thread():
+            return terms.sky.astype(np.float32) @ self.sky_basis
+
+    def background_variance(self, c: Conditions | NoiseTerms) -> np.ndarray:
+        """Variance without the object [e² per pixel per exposure] (ETC noise vector):
+        sky + (floor √N · max(sky_{i−1..i+1}))² + stray × mean sky + detector, times the
+        calibration's background-variance factor as in the ETC's ``gsGetNoise``."""
+        terms = c if isinstance(c, NoiseTerms) else self.terms(c)
+        sky = self.sky_counts(terms)
+        var = sky.copy()
+        np.maximum(var[:, 1:], sky[:, :-1], out=var[:, 1:])
+        np.maximum(var[:, :-1], sky[:, 1:], out=var[:, :-1])
+        var *= var
+        var *= terms.floor2.astype(np.float32)[:, None]
+        var += sky
+        stray = self.meta["diffuse_stray"] * self.meta["stray_geometry"] * sky.mean(axis=1)
+        var += (stray + terms.constant).astype(np.float32)[:, None]
+        var *= np.float32(self.meta["background_variance_factor"])
+        return var
+
+    def counts_per_flux(self, c: Conditions | NoiseTerms) -> np.ndarray:
+        """Object e⁻ per pixel per exposure per 1e-17 erg s⁻¹ cm⁻² Å⁻¹ above the atmosphere,
+        (n, n_pix) float32."""
+        terms = c if isinstance(c, NoiseTerms) else self.terms(c)
+        atm = np.exp(np.multiply.outer(terms.secz.astype(np.float32), self.extinction_ln))
+        with one_thread():
+            atm *= terms.obj.astype(np.float32) @ self.object_basis
+        return atm
 
 
 def produce_noise_table(output: str | Path, noise: dict, provenance: Mapping[str, Any]) -> None:

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 import speclite.filters
 
 from pfsdenoise.constants import C_ANGSTROM_S, C_KMS
+from pfsdenoise.observe.banded import BandedMatrix
 
 AB_ZERO_FNU = 3.631e-20  # erg s⁻¹ cm⁻² Hz⁻¹ (AB magnitude 0)
 _LAWS = {"ccm89": extinction.ccm89, "odonnell94": extinction.odonnell94}
@@ -22,6 +23,7 @@ def doppler_shift(flux: np.ndarray, rv_kms: np.ndarray, log_step: float) -> np.n
     On a log-uniform grid a Doppler factor is a shift by ln(1+z)/Δlnλ samples; the fractional
     part is applied by linear interpolation (the LSF is ≥ 20 grid samples wide, so the
     interpolation smoothing is negligible after pixelization). Edge samples are repeated.
+    The result has the dtype of ``flux``.
     """
     flux = np.asarray(flux)
     n_spec, n = flux.shape
@@ -29,14 +31,18 @@ def doppler_shift(flux: np.ndarray, rv_kms: np.ndarray, log_step: float) -> np.n
     shifts = np.log1p(np.asarray(rv_kms, dtype=np.float64) / C_KMS) / log_step
     if np.any(np.abs(shifts) > n - 2):
         raise ValueError(f"Doppler shift of {np.max(np.abs(shifts)):.0f} samples exceeds the grid")
+    scratch = np.empty(n, dtype=flux.dtype)
     for row, s in enumerate(shifts):
         m = int(np.floor(s))
         phi = flux.dtype.type(s - m)
         f = flux[row]
         dst = out[row]
-        # dst[k] = (1 − φ) f[k − m] + φ f[k − m − 1], edges repeated
+        # dst[k] = (1 − φ) f[k − m] + φ f[k − m − 1], edges repeated; in place, no temporaries
         lo, hi = max(m + 1, 0), min(n + m, n)
-        dst[lo:hi] = (1 - phi) * f[lo - m : hi - m] + phi * f[lo - m - 1 : hi - m - 1]
+        tail = scratch[: hi - lo]
+        np.multiply(f[lo - m : hi - m], 1 - phi, out=dst[lo:hi])
+        np.multiply(f[lo - m - 1 : hi - m - 1], phi, out=tail)
+        dst[lo:hi] += tail
         dst[:lo] = f[0]
         dst[hi:] = f[-1]
     return out
@@ -93,15 +99,19 @@ class MagnitudeScaler:
         w = (resp * wave_aa * dlam)[self.window]
         norm = AB_ZERO_FNU * C_ANGSTROM_S * np.sum(resp * dlam / wave_aa)
         bins = np.arange(w.size) // bin_size
-        rows = np.arange(w.size) + inside[0]  # full-width rows: no slicing copy per batch
-        self.weights = sp.csr_matrix(
-            (w / norm, (rows, bins)), shape=(wave_aa.size, bins[-1] + 1)
-        ).astype(np.float32)
+        rows = np.arange(w.size) + inside[0]
+        # (bins × samples) weights; as dense blocks of 8 bins the binning is a few BLAS products
+        self.binning = sp.csr_array((w / norm, (bins, rows)), shape=(bins[-1] + 1, wave_aa.size))
+        self._banded = BandedMatrix.from_sparse(self.binning, 8)
         centres = np.bincount(bins, wave_aa[self.window]) / np.bincount(bins)
         self.bin_ext = extinction_curve(centres, law, r_v)
 
     def maggies(self, flux: np.ndarray, ebv: np.ndarray) -> np.ndarray:
-        """Flux in AB maggies (10^(−0.4 m)) of spectra [erg s⁻¹ cm⁻² Å⁻¹] after extinction."""
-        binned = np.asarray(flux @ self.weights, dtype=np.float64)
+        """Flux in AB maggies (10^(−0.4 m)) of float32 spectra [erg s⁻¹ cm⁻² Å⁻¹] after
+        extinction."""
+        return self.maggies_of_bins(self._banded.apply(flux), ebv)
+
+    def maggies_of_bins(self, binned: np.ndarray, ebv: np.ndarray) -> np.ndarray:
+        """Maggies from the binned filter integrals ``binning @ flux`` (n, n_bins)."""
         ext = 10 ** (-0.4 * np.multiply.outer(np.asarray(ebv, dtype=np.float64), self.bin_ext))
-        return np.sum(binned * ext, axis=1)
+        return np.sum(np.asarray(binned, dtype=np.float64) * ext, axis=1)

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from pfsdenoise.constants import STELLAR_AXES
-from pfsdenoise.grid.interpolate import complete_cells, interpolate
+from pfsdenoise.grid.interpolate import cell_order, complete_cells, interpolate
 from pfsdenoise.grid.store import Grid
-from pfsdenoise.observe.pipeline import SNR_DEFINITION, Observer
+from pfsdenoise.observe.pipeline import SNR_DEFINITION, Observation, Observer
 from pfsdenoise.observe.sky import airmass
 from pfsdenoise.shards import SpectraBatch
 from pfsdenoise.simulate.sampling import PARAM_ORDER, sample_parameters
@@ -41,23 +41,10 @@ def simulate_chunk(
     spectra are processed in batches of ``observe['batch_size']``. Deterministic in ``seed``.
     """
     rng = np.random.default_rng(seed)
-    stellar_ranges = dict(ranges)
-    for name in STELLAR_AXES:  # never sample outside the grid axes
-        axis = grid.axes[name]
-        lo, hi = stellar_ranges.get(name, (axis[0], axis[-1]))
-        stellar_ranges[name] = (max(lo, axis[0]), min(hi, axis[-1]))
-    params = sample_parameters(
-        sampling, n, rng, stellar_ranges, accept=lambda p: complete_cells(grid, p)
-    )
+    params = chunk_parameters(grid, sampling, n, rng, ranges)
     observer = Observer(grid.wave, grid.log_step, noise_table_path, dict(observe))
     observer.check_rv(params["rv"])
-    batch = int(observe["batch_size"])
-    parts = []
-    for start in range(0, n, batch):
-        sl = slice(start, min(start + batch, n))
-        stellar = np.column_stack([params[p][sl] for p in STELLAR_AXES])
-        model = interpolate(grid, stellar)
-        parts.append(observer.observe(model, {k: v[sl] for k, v in params.items()}, rng))
+    parts = observe_spectra(grid, observer, params, rng, int(observe["batch_size"]))
     spectra = {
         name: np.concatenate([getattr(p, name) for p in parts])
         for name in ("flux", "flux_true", "sigma", "mask")
@@ -87,3 +74,58 @@ def simulate_chunk(
         ),
     }
     return SpectraBatch(params=table, spectra=spectra, wave=observer.pix_aa, metadata=metadata)
+
+
+def chunk_parameters(
+    grid: Grid,
+    sampling: Mapping,
+    n: int,
+    rng: np.random.Generator,
+    ranges: Mapping[str, tuple[float, float]],
+) -> dict[str, np.ndarray]:
+    """Parameters of ``n`` spectra: ``sampling`` truncated to ``ranges`` and to the grid's axes
+    (never outside them), stellar draws in grid holes redrawn."""
+    stellar_ranges = dict(ranges)
+    for name in STELLAR_AXES:
+        axis = grid.axes[name]
+        lo, hi = stellar_ranges.get(name, (axis[0], axis[-1]))
+        stellar_ranges[name] = (max(lo, axis[0]), min(hi, axis[-1]))
+    return sample_parameters(
+        sampling, n, rng, stellar_ranges, accept=lambda p: complete_cells(grid, p)
+    )
+
+
+def observe_spectra(
+    grid: Grid,
+    observer: Observer,
+    params: Mapping[str, np.ndarray],
+    rng: np.random.Generator,
+    batch: int,
+) -> list[Observation]:
+    """Observe spectra at ``params`` in batches of ``batch``: one Observation per batch.
+
+    The noiseless spectra (no random numbers) are made in batches of samples that share grid
+    cells (:func:`cell_order`: the interpolation then reads each cell's nodes once per batch);
+    the noise is drawn batch by batch in the order of ``params``, so the result is that of
+    observing the batches in order.
+    """
+    stellar = np.column_stack([params[p] for p in STELLAR_AXES])
+    n = len(stellar)
+    flux_true = np.empty((n, observer.inst.n_pix), dtype=np.float32)
+    order = cell_order(grid, stellar)
+    for start in range(0, n, batch):
+        rows = order[start : start + batch]
+        flux_true[rows] = observer.noiseless(
+            interpolate(grid, stellar[rows]),
+            params["rv"][rows],
+            params["ebv"][rows],
+            params["mag"][rows],
+        )
+    return [
+        observer.realize(
+            flux_true[start : start + batch],
+            {k: v[start : start + batch] for k, v in params.items()},
+            rng,
+        )
+        for start in range(0, n, batch)
+    ]
