@@ -66,7 +66,9 @@ def timed(workdir: Path, *args: str) -> tuple[float, float, str]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     if out.returncode != 0:
-        raise SystemExit(f"snakemake {' '.join(args)} failed:\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
+        raise SystemExit(
+            f"snakemake {' '.join(args)} failed:\n{out.stdout[-2000:]}{out.stderr[-2000:]}"
+        )
     return seconds, cpu, out.stdout + out.stderr
 
 

@@ -225,7 +225,9 @@ def main() -> None:
             print(f"{label:<58} {rate:>10.0f} {rate / ref:>8.2f}")
 
         variants = [(False, False)] + [(True, False)] * args.bf16 + [(False, True)] * args.compile
-        peaks = {bf16: peak_flops(device, bf16, args.peak_tflops) for bf16 in {v[0] for v in variants}}
+        peaks = {
+            bf16: peak_flops(device, bf16, args.peak_tflops) for bf16 in {v[0] for v in variants}
+        }
         for bf16, (peak, source) in sorted(peaks.items()):
             print(f"peak {'bf16' if bf16 else 'fp32/tf32'}: {peak / 1e12:.2f} TFLOP/s ({source})")
         print(f"{'model step':<40} {'spectra/s':>10} {'GFLOP/sp':>9} {'TFLOP/s':>8} {'MFU':>7} "

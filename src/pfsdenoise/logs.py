@@ -49,9 +49,7 @@ def setup_logging(
         atexit.register(check_loaded_code, list(code.get("files", [])))
 
 
-def log_failure(
-    kind: type[BaseException], exc: BaseException, tb: TracebackType | None
-) -> None:
+def log_failure(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
     """``sys.excepthook``: log why the process fails, then exit with the failure's status."""
     if issubclass(kind, KeyboardInterrupt):
         sys.__excepthook__(kind, exc, tb)

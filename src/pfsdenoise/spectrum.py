@@ -160,7 +160,9 @@ def unusable_reason(flux: np.ndarray, sigma: np.ndarray, mask: np.ndarray) -> st
             "σ = 0": sigma == 0,
             "σ < 0": sigma < 0,
         }
-    parts = [f"{name} at {int(hit.sum())} of {n} pixels" for name, hit in causes.items() if hit.any()]
+    parts = [
+        f"{name} at {int(hit.sum())} of {n} pixels" for name, hit in causes.items() if hit.any()
+    ]
     return ", ".join(parts) or f"all {n} pixels usable"
 
 

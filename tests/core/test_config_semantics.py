@@ -95,7 +95,9 @@ def _load(tmp_path: Path, override: dict) -> dict:
     return load_config([BASE, path])
 
 
-@pytest.mark.parametrize(("override", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("override", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_impossible_config_is_refused_naming_key_and_fix(tmp_path, override, expected):
     with pytest.raises(ConfigError, match=expected):
         _load(tmp_path, override)

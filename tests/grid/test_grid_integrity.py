@@ -65,7 +65,9 @@ def test_byte_flip_sweep_over_every_grid_file(grid_dir, tmp_path):
                 counts["raised"] += 1
                 continue
             same = (
-                all(np.array_equal(a, b, equal_nan=True) for a, b in zip(got, expected, strict=True))
+                all(
+                    np.array_equal(a, b, equal_nan=True) for a, b in zip(got, expected, strict=True)
+                )
                 and np.array_equal(grid.wave, reference.wave)
                 and np.array_equal(grid.valid, reference.valid)
                 and grid.metadata == reference.metadata

@@ -106,7 +106,9 @@ def test_full_disk_while_saving_the_training_state(shards, tmp_path, monkeypatch
 
     def full_disk(obj, where, *a, **k):
         if str(where).endswith(".pt") and "last" in str(where):
-            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 5056 vs 4950")
+            raise RuntimeError(
+                "[enforce fail at inline_container.cc:672] . unexpected pos 5056 vs 4950"
+            )
         return real_save(obj, where, *a, **k)
 
     monkeypatch.setattr(checkpoint.torch, "save", full_disk)

@@ -60,5 +60,7 @@ def test_large_config_end_to_end_on_the_cluster(tmp_path: Path) -> None:
         f"cluster in {len(run.slurm_ids)} submissions"
     )
     for stage, e in stages.items():
-        print(f"  {stage:<22} {e['jobs']:>3.0f} jobs {e['wall_s']:>7.1f} s, longest {e['longest_s']:.1f} s")
+        print(
+            f"  {stage:<22} {e['jobs']:>3.0f} jobs {e['wall_s']:>7.1f} s, longest {e['longest_s']:.1f} s"
+        )
     assert re.search(r"has been submitted with SLURM jobid", run.log)

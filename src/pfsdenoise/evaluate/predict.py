@@ -134,7 +134,9 @@ def denoise_shards(
             failed.append(f"{test_path}: {exc}")
             continue
         text = json.dumps(record, sort_keys=True, default=str)
-        listed.append({"path": os.fspath(output), "record": hashlib.sha256(text.encode()).hexdigest()})
+        listed.append(
+            {"path": os.fspath(output), "record": hashlib.sha256(text.encode()).hexdigest()}
+        )
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(outputs)} shards failed: " + "; ".join(failed))
     if index is not None:

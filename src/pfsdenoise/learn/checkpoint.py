@@ -181,9 +181,7 @@ def check_payload(payload: Mapping[str, Any], path: Any) -> None:
         raise CheckpointError(f"{path}: malformed model file: 'state_dict' holds non-tensors")
 
 
-def check_shapes(
-    payload: Mapping[str, Any], path: Any, max_mb: float = MAX_MODEL_MB
-) -> None:
+def check_shapes(payload: Mapping[str, Any], path: Any, max_mb: float = MAX_MODEL_MB) -> None:
     """Compare the weights the hyper-parameters imply with the stored tensors, building the
     architecture on the ``meta`` device (no memory): refuse more than ``max_mb`` MB of
     weights, or stored tensors of other names or shapes."""

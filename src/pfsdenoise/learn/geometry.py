@@ -33,7 +33,9 @@ def halvings(arch: str, hyper: Mapping[str, Any]) -> int:
 def _levels(hyper: Mapping[str, Any], key: str, default: Sequence[int]) -> Sequence[Any]:
     value = hyper.get(key, default)
     if not isinstance(value, Sequence) or isinstance(value, str) or not value:
-        raise GeometryError(f"hyper.{key} must be a non-empty list of channel counts, got {value!r}")
+        raise GeometryError(
+            f"hyper.{key} must be a non-empty list of channel counts, got {value!r}"
+        )
     return value
 
 
