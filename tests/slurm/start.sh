@@ -11,12 +11,13 @@ set -euo pipefail
 STATE=${PFS_SLURM_DIR:-/tmp/pfsdenoise-slurm}
 CONF=/etc/slurm/slurm.conf
 NODE=$(hostname -s)
-# The node advertises at least 4 CPUs, like a small GPU node, so that jobs with a few threads
-# (training: config train.threads) schedule on a 2-core CI machine and short jobs overlap;
+# The node advertises at least 8 CPUs, like a small GPU node, so that jobs with a few threads
+# (training: config train.threads) and the profile's largest submission (`cores: 8` in
+# slurm/config.yaml) schedule on a 2-core CI machine and short jobs overlap;
 # SlurmdParameters=config_overrides lets slurmd accept more CPUs than it finds (jobs then share
 # the real cores).
 CPUS=$(nproc)
-[ "$CPUS" -ge 4 ] || CPUS=4
+[ "$CPUS" -ge 8 ] || CPUS=8
 # Memory the node advertises (MiB): what the machine has, less 1 GiB for the daemons. Requests
 # above it are rejected by sbatch, which is what a real cluster does too.
 MEM_MB=$(awk '/MemTotal/ {printf "%d", $2 / 1024 - 1024}' /proc/meminfo)
