@@ -32,6 +32,19 @@ def train_data(wildcards, input):
     return shard_paths("train")
 
 
+def teacher_input(wildcards):
+    """The teacher's model file of a distilled model (train.models.<name>.teacher), else none."""
+    teacher = TRAIN["models"][wildcards.model]["teacher"]
+    if teacher is None:
+        return {}
+    if teacher not in MODEL_NAMES or teacher == wildcards.model:
+        raise WorkflowError(
+            f"train.models.{wildcards.model}.teacher: {teacher!r} is not another model of "
+            f"train.models ({', '.join(MODEL_NAMES)})"
+        )
+    return {"teacher": MODEL_FILE.format(model=teacher)}
+
+
 # The config slice of each model (plus the shared augmentation and device settings, and the
 # evaluation's relative-error floor for the validation metric), so that changing one model's
 # hyper-parameter reruns only that model.
