@@ -179,15 +179,20 @@ class ResBlock(nn.Module):
 class MmsePrior(nn.Module):
     """Noise-weighted PCA (MMSE, Wiener) reconstruction in a fixed basis of clean training spectra.
 
-    The posterior mean μ + Vᵀa with a = (Λ⁻¹ + V W Vᵀ)⁻¹ V W (y − μ), W = diag(1/σ²) (0 on
-    masked pixels), as the ``pca`` baseline computes it; here inside the network as a first
-    stage whose output the convolutional part refines. The basis is a buffer (saved with the
-    weights, never trained), set once from the training set by :meth:`set_basis`.
+    The posterior mean μ + Vᵀa with (Λ⁻¹ + V W Vᵀ) a = V W (y − μ), W = diag(1/σ²) (0 on masked
+    pixels), as the ``pca`` baseline computes it; here inside the network as a first stage whose
+    output the convolutional part refines. The system is solved by ``iterations`` steps of
+    conjugate gradients with the exact diagonal as preconditioner: each step costs two products
+    with V (4 k n_pix operations per spectrum) instead of the k² n_pix of forming V W Vᵀ, so
+    k = 256 components cost what k = 64 cost with the direct solve; on the default validation
+    spectra 10 steps reproduce the direct solution to 2e-4 of the flux, and 5 steps give the same
+    mean error. The basis is a buffer (saved with the weights, never trained), set once from the
+    training set by :meth:`set_basis`.
     """
 
-    def __init__(self, n_pix: int, components: int, block: int = 32) -> None:
+    def __init__(self, n_pix: int, components: int, iterations: int = 8) -> None:
         super().__init__()
-        self.block = int(block)
+        self.iterations = int(iterations)
         self.register_buffer("mean", torch.ones(n_pix))
         self.register_buffer("basis", torch.zeros(components, n_pix))
         self.register_buffer("inv_eig", torch.ones(components))
@@ -206,18 +211,32 @@ class MmsePrior(nn.Module):
             self.inv_eig.copy_(1.0 / torch.as_tensor(eigenvalues[:k], dtype=torch.float32))
 
     @torch.no_grad()
-    @torch.autocast("cuda", enabled=False)  # the Gram matrices need float32 at least
+    @torch.autocast("cuda", enabled=False)  # float32: the weights span 8 decades
     def forward(self, flux: torch.Tensor, sigma: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         w = torch.where(mask, 0.0, sigma.float().clamp_min(1e-6) ** -2)
-        resid = (flux.float() - self.mean) * w
-        rhs = resid @ self.basis.T  # (B, k)
-        prior = torch.diag(self.inv_eig).double()
-        coef = []
-        for start in range(0, len(flux), self.block):
-            sl = slice(start, start + self.block)
-            gram = torch.einsum("kp,bp,jp->bkj", self.basis, w[sl], self.basis)
-            coef.append(torch.linalg.solve(gram.double() + prior, rhs[sl].double()).float())
-        return self.mean + torch.cat(coef) @ self.basis
+        basis = self.basis
+
+        def apply(p: torch.Tensor) -> torch.Tensor:
+            return self.inv_eig * p + ((p @ basis) * w) @ basis.T
+
+        rhs = ((flux.float() - self.mean) * w) @ basis.T
+        diag = self.inv_eig + w @ (basis**2).T
+        coef = rhs / diag
+        resid = rhs - apply(coef)
+        z = resid / diag
+        direction = z
+        rz = (resid * z).sum(1, keepdim=True)
+        for _ in range(self.iterations):
+            step = apply(direction)
+            curv = (direction * step).sum(1, keepdim=True)
+            alpha = torch.where(curv > 0, rz / curv.clamp_min(1e-30), 0.0)
+            coef = coef + alpha * direction
+            resid = resid - alpha * step
+            z = resid / diag
+            rz_new = (resid * z).sum(1, keepdim=True)
+            direction = z + torch.where(rz > 0, rz_new / rz.clamp_min(1e-30), 0.0) * direction
+            rz = rz_new
+        return self.mean + coef @ basis
 
 
 OUTPUTS = ("direct", "residual", "precond")
@@ -257,6 +276,7 @@ class ResUNet1d(nn.Module):
         global_channels: int = 16,
         global_code: int = 128,
         prior_components: int = 0,
+        prior_iterations: int = 8,
         wave_channel: bool = False,
         film: bool = False,
         error_head: bool = False,
@@ -271,7 +291,9 @@ class ResUNet1d(nn.Module):
         self.sigma_data = float(sigma_data)
         self.sigma_clip = float(sigma_clip)
         self.has_error = bool(error_head)
-        self.prior = MmsePrior(n_pix, int(prior_components)) if prior_components else None
+        self.prior = (
+            MmsePrior(n_pix, int(prior_components), prior_iterations) if prior_components else None
+        )
         if wave_channel:
             self.register_buffer("coord", torch.linspace(-1.0, 1.0, n_pix))
         else:
