@@ -58,7 +58,7 @@ def test_denoise_with_error_round_trip(project, shards):
     assert flux.dtype == sig_hat.dtype == np.float32 and flux.shape == sig_hat.shape
     assert (sig_hat > 0).all()
     np.testing.assert_allclose(flux, den.denoise(batch.flux, batch.sigma, batch.mask), atol=1e-6)
-    one, one_err = den.denoise_with_error(batch.flux[0], batch.sigma[0], batch.mask[0])
+    _, one_err = den.denoise_with_error(batch.flux[0], batch.sigma[0], batch.mask[0])
     np.testing.assert_allclose(one_err, sig_hat[0], rtol=1e-5, atol=1e-7)
 
 
@@ -133,3 +133,20 @@ def test_teacher_model_file_is_recorded_on_the_card(project, shards, tmp_path):
                 teacher=project / "model.pt", **train_options())  # fmt: skip
     card = json.loads((tmp_path / "card.json").read_text())
     assert card["data"]["teacher"][0]["checksum"].startswith("sha256:")
+
+
+def test_sigma_hat_is_calibrated_on_validation_per_snr_bin(project, shards):
+    """After training, |x̂ − x| < σ̂ holds for 68.3 % of the validation pixels of every S/N bin
+    that has validation spectra (the calibration's own data, so up to quantile ties)."""
+    den = load_model(project / "model.pt", "cpu")
+    card = json.loads((project / "card.json").read_text())
+    assert len(card["metrics"]["error_scale"]) == den.model.error_scale.numel()
+    inside, bins = [], []
+    for batch in validation_batches(open_shards(shards["val"]), 16):
+        pred, sig_hat = den.denoise_with_error(batch.flux, batch.sigma, batch.mask)
+        tensors = [torch.as_tensor(a) for a in (batch.flux, batch.sigma, batch.mask)]
+        bins.append(den.model.error_bin(*tensors).numpy())
+        inside.append(np.where(batch.weight > 0, np.abs(pred - batch.target) < sig_hat, np.nan))
+    inside, bins = np.concatenate(inside), np.concatenate(bins)
+    for b in np.unique(bins):
+        assert np.nanmean(inside[bins == b]) == pytest.approx(0.683, abs=0.01)

@@ -241,6 +241,16 @@ class MmsePrior(nn.Module):
 
 OUTPUTS = ("direct", "residual", "precond")
 
+# Bins of observable S/N for the σ̂ calibration: those of the evaluation's S/N bins
+# (config evaluate.bins.snr), where the coverage is judged.
+ERROR_SNR_EDGES = (2.0, 5.0, 10.0, 20.0, 40.0, 80.0)
+
+
+def observable_snr(flux: torch.Tensor, sigma: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Median over usable pixels of flux/σ per spectrum (the baselines' tuning S/N); 0.1 at least."""
+    ratio = torch.where(mask, torch.nan, flux / sigma)
+    return torch.nanmedian(ratio, dim=1).values.nan_to_num(0.1).clamp_min(0.1)
+
 
 class ResUNet1d(nn.Module):
     """σ- and mask-aware residual U-Net (this project's model; see the module docstring).
@@ -342,6 +352,11 @@ class ResUNet1d(nn.Module):
                 nn.Conv1d(widths[0], widths[0], kernel_size, padding=kernel_size // 2),
                 _zero_head(widths[0], groups),
             )
+            # σ̂ calibration per bin of observable S/N, set on validation spectra after
+            # training (:func:`pfsdenoise.learn.calibrate.calibrate_error`); 1 = uncalibrated.
+            edges = torch.as_tensor(ERROR_SNR_EDGES, dtype=torch.float32)
+            self.register_buffer("error_snr_edges", edges)
+            self.register_buffer("error_scale", torch.ones(edges.numel() + 1))
 
     def _inputs(
         self, flux: torch.Tensor, sigma: torch.Tensor, mask: torch.Tensor
@@ -363,12 +378,15 @@ class ResUNet1d(nn.Module):
         return torch.stack(chans, dim=1), base, sig
 
     def _condition(self, flux: torch.Tensor, sig: torch.Tensor, mask: torch.Tensor):
-        """log S/N (median over usable pixels of flux/σ) embedded for FiLM, or None."""
+        """log S/N embedded for FiLM, or None."""
         if self.cond is None:
             return None
-        ratio = torch.where(mask, torch.nan, flux / sig)
-        snr = torch.nanmedian(ratio, dim=1).values.nan_to_num(1.0).clamp_min(0.1)
-        return self.cond(torch.log(snr).unsqueeze(1))
+        return self.cond(torch.log(observable_snr(flux, sig, mask)).unsqueeze(1))
+
+    def error_bin(self, flux: torch.Tensor, sigma: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Index of each spectrum's σ̂-calibration bin (of its observable S/N)."""
+        snr = observable_snr(flux, sigma.clamp(1e-6, self.sigma_clip), mask)
+        return torch.bucketize(snr, self.error_snr_edges)
 
     def _features(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         x = self.stem(x)
@@ -406,7 +424,8 @@ class ResUNet1d(nn.Module):
             return mean, None
         ref = c_out if self.output == "precond" else sig
         log_ratio = self.error(feats.detach()).squeeze(1).to(flux.dtype)
-        return mean, ref * torch.exp(log_ratio.clamp(-20.0, 20.0))
+        scale = self.error_scale[self.error_bin(flux, sigma, mask)].unsqueeze(1)
+        return mean, scale * ref * torch.exp(log_ratio.clamp(-20.0, 20.0))
 
     def forward(
         self, flux: torch.Tensor, sigma: torch.Tensor, mask: torch.Tensor, with_error: bool = False

@@ -37,12 +37,14 @@ import torch
 
 from pfsdenoise import __version__
 from pfsdenoise.atomic import atomic_path, write_text_atomic
+from pfsdenoise.learn.calibrate import calibrate_error
 from pfsdenoise.learn.checkpoint import (
     CheckpointError,
     load_plain,
     model_payload,
     pick_device,
     plain,
+    rebuild,
     save_torch_atomic,
 )
 from pfsdenoise.learn.data import (
@@ -426,6 +428,9 @@ def finish(
     )  # fmt: skip
     best = load_plain(out / "state" / "best.pt")
     best.pop("run_fingerprint", None)
+    if getattr(run.model, "has_error", False):
+        final["error_scale"] = calibrate_best(run, best)
+        card["metrics"] = plain(final)
     best["card"] = card
     save_torch_atomic(out / "model.pt", best)
     write_sidecar(out / "model.pt", provenance)
@@ -439,6 +444,15 @@ def _run_of(path: Path) -> str | None:
         return load_plain(path).get("run_fingerprint") if path.exists() else None
     except CheckpointError:
         return None
+
+
+def calibrate_best(run: TrainingRun, best: dict[str, Any]) -> list[float]:
+    """Calibrate the best epoch's σ̂ on the validation spectra (:mod:`.calibrate`), in place in
+    its model-file payload; return the factors per S/N bin."""
+    model = rebuild(best, "state/best.pt").to(run.device)
+    scales = calibrate_error(model, run.validation_batches(), run.device)
+    best["state_dict"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return scales
 
 
 def shard_record(path: str) -> dict[str, Any]:
@@ -483,14 +497,14 @@ def model_record(path: str | os.PathLike) -> dict[str, Any]:
 
 def _load_teacher(path: str | os.PathLike, wave: np.ndarray, device: torch.device):
     """The teacher network (eval mode, on ``device``), checked to share the shards' grid."""
-    from pfsdenoise.learn.checkpoint import rebuild
-
     payload = load_plain(path)
     model = rebuild(payload, path).to(device).eval()
     if payload["wave"].numel() != wave.size or not np.allclose(
         payload["wave"].numpy(), wave, rtol=0, atol=1e-6
     ):
-        raise TrainingError(f"teacher {path}: its wavelength grid differs from the training shards'")
+        raise TrainingError(
+            f"teacher {path}: its wavelength grid differs from the training shards'"
+        )
     for p in model.parameters():
         p.requires_grad_(False)
     return model
