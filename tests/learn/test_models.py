@@ -149,3 +149,18 @@ def test_error_head_learns_only_from_its_likelihood():
     _, sig_hat = model.forward_with_error(flux, sigma, mask)
     assert (sig_hat > 0).all()
     torch.testing.assert_close(sig_hat, sigma)  # zero head: σ̂ starts at the input σ
+
+
+@pytest.mark.parametrize("arch,hyper", [("unet", {"filters": [2, 2, 2, 2], "bottleneck": 2}),
+                                        ("dae", {"hidden": [16], "code": 4})])  # fmt: skip
+def test_fallback_gate_returns_the_input_at_high_snr(arch, hyper):
+    inner = build_model(arch, 64, hyper).eval()
+    gated = build_model(arch, 64, {**hyper, "fallback_sigma": 0.02}).eval()
+    gated.inner.load_state_dict(inner.state_dict())
+    flux, _, mask = _inputs()
+    quiet = torch.full_like(flux, 1e-4)
+    torch.testing.assert_close(gated(flux, quiet, mask), flux, atol=1e-4, rtol=0)
+    loud = torch.full_like(flux, 10.0)
+    torch.testing.assert_close(gated(flux, loud, mask), inner(flux, loud, mask), atol=1e-5, rtol=0)
+    mask[:, :8] = True  # masked pixels take the network's value whatever their σ
+    torch.testing.assert_close(gated(flux, quiet, mask)[:, :8], inner(flux, quiet, mask)[:, :8])
