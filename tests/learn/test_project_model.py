@@ -62,7 +62,9 @@ def test_denoise_with_error_round_trip(project, shards):
     np.testing.assert_allclose(one_err, sig_hat[0], rtol=1e-5, atol=1e-7)
 
 
-def test_prediction_shard_carries_sigma_hat_only_for_methods_that_have_it(project, shards, tmp_path):
+def test_prediction_shard_carries_sigma_hat_only_for_methods_that_have_it(
+    project, shards, tmp_path
+):
     den = load_model(project / "model.pt", "cpu")
     test = shards["val"][0]
     denoise_shard(test, tmp_path / "err.parquet", den, method="m", batch_size=8)

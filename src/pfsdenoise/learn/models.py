@@ -383,7 +383,9 @@ class ResUNet1d(nn.Module):
             return None
         return self.cond(torch.log(observable_snr(flux, sig, mask)).unsqueeze(1))
 
-    def error_bin(self, flux: torch.Tensor, sigma: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def error_bin(
+        self, flux: torch.Tensor, sigma: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
         """Index of each spectrum's σ̂-calibration bin (of its observable S/N)."""
         snr = observable_snr(flux, sigma.clamp(1e-6, self.sigma_clip), mask)
         return torch.bucketize(snr, self.error_snr_edges)
