@@ -33,15 +33,11 @@ def train_data(wildcards, input):
 
 
 def teacher_input(wildcards):
-    """The teacher's model file of a distilled model (train.models.<name>.teacher), else none."""
+    """The teacher's model file of a distilled model (train.models.<name>.teacher; checked to
+    be another model by pfsdenoise.config_checks), else none."""
     teacher = TRAIN["models"][wildcards.model]["teacher"]
     if teacher is None:
         return {}
-    if teacher not in MODEL_NAMES or teacher == wildcards.model:
-        raise WorkflowError(
-            f"train.models.{wildcards.model}.teacher: {teacher!r} is not another model of "
-            f"train.models ({', '.join(MODEL_NAMES)})"
-        )
     return {"teacher": MODEL_FILE.format(model=teacher)}
 
 
