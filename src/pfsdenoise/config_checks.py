@@ -201,9 +201,23 @@ def _doppler_coverage(
 
 def _models(config: Mapping[str, Any]) -> Iterator[str]:
     n_pix = config["noise"]["arm"]["n_pix"]
+    names = list(config["train"]["models"])
     for name, spec in config["train"]["models"].items():
         key = f"train.models.{name}.hyper"
         hyper = spec["hyper"]
+        teacher = spec.get("teacher")
+        if teacher is not None and (teacher not in names or teacher == name):
+            yield (
+                f"train.models.{name}.teacher: {teacher!r} is not another model of train.models "
+                f"({', '.join(names)}); name one of them or set null"
+            )
+        k = hyper.get("prior_components") or 0
+        n_train = _training_spectra(config)
+        if k and n_train and k > n_train - 1:
+            yield (
+                f"{key}.prior_components: {k} components need at least {k + 1} training "
+                f"spectra, there are {n_train}; lower it"
+            )
         for field in ("filters", "widths", "hidden"):
             values = hyper.get(field)
             if values is not None and not (
@@ -227,6 +241,13 @@ def _ordered_lists(config: Mapping[str, Any]) -> Iterator[str]:
     for key, values in lists.items():
         if not _ordered(values):
             yield f"{key}: {values} is not strictly increasing; sort it and drop repeats"
+
+
+def _training_spectra(config: Mapping[str, Any]) -> int:
+    """Spectra the models train on: the train shards', or one epoch drawn from the grid."""
+    if config["train"]["data"]["source"] == "grid":
+        return int(config["train"]["data"]["spectra_per_epoch"])
+    return config["simulate"]["splits"].get("train", 0) * len(config["simulate"]["chunks"])
 
 
 def _pca(config: Mapping[str, Any]) -> Iterator[str]:

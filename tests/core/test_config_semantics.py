@@ -77,7 +77,13 @@ CASES = [
      r"grid\.axes\.logg: \[0\.0, 2\.0, 1\.0, 5\.0\] is not strictly increasing"),
     ("PCA larger than the training set", {"simulate": {"splits": {"train": 2}}},
      r"evaluate\.pca\.max_components: 256 components need at least 257 training spectra, there "
-     r"are 6; lower it"),
+     r"are 8; lower it"),  # 2 per chunk, 4 chunks
+    ("MMSE prior larger than the training set", {"simulate": {"splits": {"train": 2}}},
+     r"train\.models\.resunet\.hyper\.prior_components: 256 components need at least 257 "
+     r"training spectra, there are 8; lower it"),
+    ("a teacher that is not another model",
+     {"train": {"models": {"dae": {"teacher": "nobody"}}}},
+     r"train\.models\.dae\.teacher: 'nobody' is not another model of train\.models"),
     ("a stale key the user wrote", {"sampling": {"teff": {"dist": "uniform", "low": 3500,
                                                           "high": 7500, "a": 2}}},
      r"sampling\.teff: dist uniform: Additional properties are not allowed \('a' was "

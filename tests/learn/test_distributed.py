@@ -39,9 +39,22 @@ def spec(epochs: int = 3) -> dict:
     return tiny_spec("resunet", epochs=epochs, optimizer={"name": "adam", "lr": 3e-3})
 
 
-def launch(shards: dict, out: Path, processes: int, epochs: int) -> subprocess.Popen:
+# The project's model: MMSE prior, preconditioned output, σ̂ head, noise-weighted loss.
+PROJECT_HYPER = {"widths": [4, 8, 8], "blocks": 1, "groups": 4, "output": "precond",
+                 "sigma_data": 0.05, "prior_components": 4, "error_head": True}  # fmt: skip
+
+
+def project_spec(epochs: int) -> dict:
+    return {**spec(epochs), "hyper": PROJECT_HYPER,
+            "loss": {"weighting": "noise", "sigma_data": 0.05}}  # fmt: skip
+
+
+def launch(
+    shards: dict, out: Path, processes: int, epochs: int, model: dict | None = None
+) -> subprocess.Popen:
     """A training run in its own process group (the kill reaches torchrun and its ranks)."""
-    args = (spec(epochs), shards, str(out), train_options(processes=processes, threads=2))
+    model = model or spec(epochs)
+    args = (model, shards, str(out), train_options(processes=processes, threads=2))
     return subprocess.Popen(
         [sys.executable, "-c", RUNNER, *(json.dumps(a) for a in args)],
         stdout=subprocess.PIPE,
@@ -85,6 +98,19 @@ def test_two_ranks_follow_the_single_process_loss_curve(single_and_two):
     assert two["train_loss"].iloc[-1] < two["train_loss"].iloc[0]  # it learned something
     card = json.loads((single_and_two[2] / "card.json").read_text())
     assert card["metrics"]["epochs_run"] == 6
+
+
+def test_project_model_on_two_ranks_follows_the_single_process(shards, tmp_path):
+    """The σ̂ head's likelihood and the noise weights go through DDP (the model is called with
+    ``with_error`` through the wrapper) and through the global-batch normalization alike."""
+    for processes in (1, 2):
+        finish(launch(shards, tmp_path / str(processes), processes, 3, project_spec(3)))
+    one = pd.read_csv(tmp_path / "1" / "history.csv")
+    two = pd.read_csv(tmp_path / "2" / "history.csv")
+    for column in ("train_loss", "val_loss", "val_rel_err", "val_coverage"):
+        np.testing.assert_allclose(two[column], one[column], rtol=RTOL, err_msg=column)
+    card = json.loads((tmp_path / "2" / "card.json").read_text())
+    assert len(card["metrics"]["error_scale"]) > 0
 
 
 def test_killed_run_resumes_on_two_ranks(shards, single_and_two, tmp_path):

@@ -12,6 +12,7 @@ import torch
 import yaml
 
 from pfsdenoise.constants import STELLAR_AXES
+from pfsdenoise.denoise.model import load_model
 from pfsdenoise.grid.interpolate import OutOfGridError, interpolate
 from pfsdenoise.grid.store import log_uniform_wave, write_grid
 from pfsdenoise.learn.data import Augmentation, LoaderClock
@@ -54,7 +55,10 @@ def source_args(config, tmp_path_factory) -> dict:
         "noise_table": str(root / "noise.npz"),
         "sampling": config["sampling"],
         "observe": config["observe"],
-        "chunks": [{"name": "cool", "teff": [4000, 5000]}, {"name": "hot", "teff": [5000, 6000]}],
+        "chunks": [
+            {"name": "cool", "teff": [4000, 5000], "sampling": {}},
+            {"name": "hot", "teff": [5000, 6000], "sampling": {}},
+        ],
         "spectra_per_epoch": 24,
     }
 
@@ -158,3 +162,33 @@ def test_train_model_from_the_grid(source, source_args, tmp_path):
     assert metrics["epochs_run"] == 2
     card = yaml.safe_load((tmp_path / "model" / "card.json").read_text())
     assert {Path(d["path"]).name for d in card["data"]["train"]} >= {"flux.npy", "noise.npz"}
+
+
+def test_a_chunks_own_sampling_is_drawn_for_its_share(source_args):
+    """A chunk's ``sampling`` (the bright chunk's magnitudes) replaces the global one for that
+    chunk's share of each epoch only, as in the simulated shards."""
+    bright = {"mag": {"dist": "fixed", "value": 17.0}}
+    chunks = [source_args["chunks"][0], {**source_args["chunks"][1], "sampling": bright}]
+    params = open_grid_source(**{**source_args, "chunks": chunks}).parameters(
+        10, np.random.default_rng(3)
+    )
+    hot = params["teff"] > 5000
+    assert (params["mag"] == 17.0).sum() == 5
+    assert (params["mag"][~hot] != 17.0).all()
+
+
+def test_project_model_prior_is_fitted_from_the_grid(source, source_args, tmp_path):
+    """With the grid source the MMSE prior is fitted on one epoch's worth of noiseless spectra
+    drawn from the grid (deterministic in the seed)."""
+    val = [write_toy_shard(tmp_path / "val.parquet", 8, 7, source.wave, split="val")]
+    hyper = {"widths": [4, 8, 8], "blocks": 1, "groups": 4, "prior_components": 4}
+    bases = []
+    for run in ("a", "b"):
+        train_model(
+            "resunet", tiny_spec("resunet", epochs=1, hyper=hyper), source_args, val,
+            tmp_path / run, seed=1, **train_options(augment={**AUGMENT, "where": "device"}),
+        )  # fmt: skip
+        bases.append(load_model(tmp_path / run / "model.pt", "cpu").model.prior.basis)
+    assert bases[0].shape == (4, source.wave.size)
+    torch.testing.assert_close(bases[0] @ bases[0].T, torch.eye(4), atol=1e-4, rtol=0)
+    torch.testing.assert_close(bases[0], bases[1], atol=0, rtol=0)

@@ -108,3 +108,22 @@ def test_killed_job_resumes_from_state_and_params_rerun_one_model(workdir):
     dry = snakemake(workdir, target, "results/models/quick/model.pt", "-n")
     out, _ = dry.communicate(timeout=120)
     assert "wildcards: model=quick" in out and "wildcards: model=slow" not in out, out
+
+
+def test_a_distilled_model_depends_on_its_teachers_model_file(workdir):
+    """`teacher: quick` makes the student's train job take quick's model file as input (quick
+    is trained first); a teacher that is not another model is refused before any job (the
+    configuration checks), naming the key."""
+    over = yaml.safe_load((workdir / "over.yaml").read_text())
+    over["train"]["models"]["student"] = {**tiny_spec("dae", epochs=1), "teacher": "quick"}
+    (workdir / "over.yaml").write_text(yaml.safe_dump(over))
+    dry = snakemake(workdir, "results/models/student/model.pt", "-n")
+    out, _ = dry.communicate(timeout=120)
+    assert dry.returncode == 0, out
+    assert "wildcards: model=quick" in out and "results/models/quick/model.pt" in out, out
+    over["train"]["models"]["orphan"] = {**tiny_spec("dae", epochs=1), "teacher": "nobody"}
+    (workdir / "over.yaml").write_text(yaml.safe_dump(over))
+    bad = snakemake(workdir, "results/models/orphan/model.pt", "-n")
+    out, _ = bad.communicate(timeout=120)
+    assert bad.returncode != 0
+    assert "train.models.orphan.teacher: 'nobody' is not another model" in out, out

@@ -11,6 +11,7 @@ include: "train_common.smk"
 
 rule train:
     input:
+        unpack(teacher_input),
         unpack(train_inputs),
         val=split_index("val"),
     output:

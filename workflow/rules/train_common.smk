@@ -32,6 +32,15 @@ def train_data(wildcards, input):
     return shard_paths("train")
 
 
+def teacher_input(wildcards):
+    """The teacher's model file of a distilled model (train.models.<name>.teacher; checked to
+    be another model by pfsdenoise.config_checks), else none."""
+    teacher = TRAIN["models"][wildcards.model]["teacher"]
+    if teacher is None:
+        return {}
+    return {"teacher": MODEL_FILE.format(model=teacher)}
+
+
 # The config slice of each model (plus the shared augmentation and device settings, and the
 # evaluation's relative-error floor for the validation metric), so that changing one model's
 # hyper-parameter reruns only that model.

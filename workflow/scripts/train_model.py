@@ -24,5 +24,6 @@ train_model(
     loader_workers=settings["loader_workers"],
     min_truth=settings["min_truth"],
     processes=settings["processes"],
+    teacher=snakemake.input.get("teacher"),
     provenance=job_record(snakemake.rule, snakemake.params, snakemake.input, snakemake.wildcards),
 )

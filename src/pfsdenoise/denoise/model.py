@@ -38,6 +38,7 @@ class TrainedModel:
         self.normalization = payload.get("normalization")
         self.schema_version: int = int(payload["schema_version"])
         self.card: dict = dict(payload.get("card", {}))
+        self.has_error: bool = bool(getattr(self.model, "has_error", False))
 
     def check_grid(self, wave: np.ndarray, source: str = "input") -> None:
         """Raise unless ``wave`` is this model's wavelength grid."""
@@ -48,11 +49,33 @@ class TrainedModel:
                 f"({self.wave.size} px, {self.wave[0]:.3f}-{self.wave[-1]:.3f} Å, {self.path})"
             )
 
-    @torch.no_grad()
     def denoise(
         self, flux: np.ndarray, sigma: np.ndarray, mask: np.ndarray, batch_size: int = 256
     ) -> np.ndarray:
         """Denoise normalized ``(n, n_pix)`` arrays (1-D: one spectrum); returns float32 flux."""
+        return self._run(flux, sigma, mask, batch_size, with_error=False)[0]
+
+    def denoise_with_error(
+        self, flux: np.ndarray, sigma: np.ndarray, mask: np.ndarray, batch_size: int = 256
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Denoised flux and its per-pixel uncertainty σ̂ (float32, the input's shape); only for
+        a model with an error head (``has_error``)."""
+        if not self.has_error:
+            raise SpectrumArrayError(
+                f"{self.path}: this {self.arch} model has no uncertainty head (has_error is "
+                "False); train it with hyper error_head: true"
+            )
+        return self._run(flux, sigma, mask, batch_size, with_error=True)
+
+    @torch.no_grad()
+    def _run(
+        self,
+        flux: np.ndarray,
+        sigma: np.ndarray,
+        mask: np.ndarray,
+        batch_size: int,
+        with_error: bool,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         one = np.ndim(flux) == 1
         flux, sigma, mask = (np.atleast_2d(a) for a in (flux, sigma, mask))
         if flux.shape[-1] != self.wave.size:
@@ -60,12 +83,20 @@ class TrainedModel:
                 f"spectra of {flux.shape[-1]} px; the model ({self.path}) expects {self.wave.size}"
             )
         out = np.empty(flux.shape, dtype=np.float32)
+        err = np.empty(flux.shape, dtype=np.float32) if with_error else None
         for start in range(0, len(flux), batch_size):
             sl = slice(start, start + batch_size)
             inp, sig, bad = prepare_inputs(flux[sl], sigma[sl], mask[sl])
             tensors = [torch.from_numpy(a).to(self.device) for a in (inp, sig, bad)]
-            out[sl] = self.model(*tensors).float().cpu().numpy()
-        return out[0] if one else out
+            if with_error:
+                mean, sig_hat = self.model.forward_with_error(*tensors)
+                err[sl] = sig_hat.float().cpu().numpy()
+            else:
+                mean = self.model(*tensors)
+            out[sl] = mean.float().cpu().numpy()
+        if one:
+            return out[0], None if err is None else err[0]
+        return out, err
 
 
 def load_model(

@@ -1,7 +1,8 @@
 """Denoise a test shard with one method and write the prediction shard.
 
 A prediction shard has the test shard's ``spectrum_id`` column in the same order, the spectral
-column ``flux_denoised`` and the same wavelength grid; :mod:`.alignment` checks all three.
+column ``flux_denoised`` (plus ``sigma_denoised``, the per-pixel uncertainty, for a method that
+``has_error``) and the same wavelength grid; :mod:`.alignment` checks all three.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pfsdenoise.atomic import write_text_atomic
-from pfsdenoise.constants import DENOISED_COLUMN
+from pfsdenoise.constants import DENOISED_COLUMN, DENOISED_ERR_COLUMN
 from pfsdenoise.evaluate.baselines import TUNABLE, baseline_function
 from pfsdenoise.evaluate.baselines.pca import load_basis
 from pfsdenoise.evaluate.tuning import TunedBaseline, TunedParams, load_params
@@ -63,37 +64,45 @@ def denoise_shard(
     batch_size: int,
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, float]:
-    """Denoise every spectrum of ``test_path`` in batches; write ``output``; return timing."""
+    """Denoise every spectrum of ``test_path`` in batches; write ``output`` (with the
+    uncertainty column when the method ``has_error``); return timing."""
+    with_error = bool(getattr(denoiser, "has_error", False))
     ids: list[np.ndarray] = []
-    preds: list[np.ndarray] = []
+    columns: dict[str, list[np.ndarray]] = {DENOISED_COLUMN: []}
+    if with_error:
+        columns[DENOISED_ERR_COLUMN] = []
     elapsed = 0.0
     for batch in iter_shard_batches([test_path], batch_size=batch_size, columns=INPUT_COLUMNS):
         start = time.perf_counter()
-        pred = np.asarray(
-            denoiser.denoise(batch.spectra["flux"], batch.spectra["sigma"], batch.spectra["mask"])
-        )
+        args = (batch.spectra["flux"], batch.spectra["sigma"], batch.spectra["mask"])
+        outputs = denoiser.denoise_with_error(*args) if with_error else (denoiser.denoise(*args),)
         elapsed += time.perf_counter() - start
-        if pred.shape != batch.spectra["flux"].shape:
-            raise ValueError(
-                f"method {method!r} returned shape {pred.shape} for input {batch.spectra['flux'].shape}"
-            )
+        for name, values in zip(columns, outputs, strict=True):
+            values = np.asarray(values)
+            if values.shape != batch.spectra["flux"].shape:
+                raise ValueError(
+                    f"method {method!r} returned {name} of shape {values.shape} for input "
+                    f"{batch.spectra['flux'].shape}"
+                )
+            columns[name].append(values.astype(np.float32))
         ids.append(np.asarray(batch.params["spectrum_id"], dtype=object))
-        preds.append(pred.astype(np.float32))
     meta = read_metadata(test_path)
     n = sum(len(i) for i in ids)
-    flux = np.concatenate(preds) if preds else np.zeros((0, meta["wave"].size), np.float32)
+    empty = np.zeros((0, meta["wave"].size), np.float32)
+    spectra = {k: np.concatenate(v) if v else empty for k, v in columns.items()}
     params = pd.DataFrame(
         {"spectrum_id": np.concatenate(ids) if ids else np.array([], dtype=object)}
     )
     rate = n / elapsed if elapsed > 0 else float("nan")
+    units = "normalized (same factor as the test shard's flux)"
     write_shard(
         output,
         params,
-        {DENOISED_COLUMN: flux},
+        spectra,
         meta["wave"],
         provenance=provenance,
         units={
-            DENOISED_COLUMN: "normalized (same factor as the test shard's flux)",
+            **dict.fromkeys(spectra, units),
             "wave": meta.get("units", {}).get("wave", "Angstrom (vacuum)"),
         },
         extra_metadata={

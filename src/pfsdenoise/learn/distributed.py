@@ -5,7 +5,7 @@ module as the worker: each rank calls :func:`pfsdenoise.learn.train.train_model`
 arguments, joins the process group (:func:`join`: NCCL on CUDA, one GPU per rank; gloo on CPU)
 and trains on its rows of every global batch (:func:`pfsdenoise.learn.data.rank_rows`). The
 random draws are made for the whole batch and the loss is normalized by the masked-pixel count
-of the whole batch (:meth:`Ranks.loss`), so the averaged gradient is that of one process with
+of the whole batch (:meth:`Ranks.mean`), so the averaged gradient is that of one process with
 the same global batch: the loss curves agree to float rounding
 (tests/learn/test_distributed.py). Batch norms become SyncBatchNorm on CUDA; on CPU (no
 SyncBatchNorm there) each rank normalizes with its own rows, and dropout draws differ per rank.
@@ -36,7 +36,7 @@ import torch
 import torch.distributed as dist
 
 from pfsdenoise.atomic import write_text_atomic
-from pfsdenoise.learn.epoch import masked_mse
+from pfsdenoise.learn.epoch import masked_mean
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +59,17 @@ class Ranks:
     def main(self) -> bool:
         return self.rank == 0
 
-    def loss(self, pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        """This rank's share of the masked MSE of the whole batch, scaled so that DDP's mean of
-        the ranks' gradients is the gradient of the batch's loss (``masked_mse`` of one
-        process: squared errors summed over the batch's unmasked pixels, divided by their
-        number)."""
+    def mean(self, values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """This rank's share of the batch loss, the mean of the per-pixel loss ``values`` over
+        the whole batch's unmasked pixels, scaled so that DDP's mean of the ranks' gradients is
+        the gradient of the batch's loss (:func:`.epoch.masked_mean` of one process: summed
+        over the batch's unmasked pixels, divided by their number)."""
         if self.world == 1:
-            return masked_mse(pred, target, weight)
-        squared = ((pred - target) ** 2 * weight).sum()
+            return masked_mean(values, weight)
+        total = (values * weight).sum()
         pixels = weight.sum().detach()
         dist.all_reduce(pixels)
-        return squared * self.world / pixels.clamp_min(1.0)
+        return total * self.world / pixels.clamp_min(1.0)
 
     def total(self, *values: float) -> list[float]:
         """The sums of ``values`` over the ranks."""

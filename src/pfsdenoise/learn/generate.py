@@ -39,7 +39,7 @@ from pfsdenoise.observe.noise_table import FLUX_UNIT, NoiseTerms
 from pfsdenoise.observe.pipeline import Observer
 from pfsdenoise.seeding import derive_seed
 from pfsdenoise.simulate.chunk import chunk_parameters
-from pfsdenoise.simulate.produce import chunk_ranges
+from pfsdenoise.simulate.produce import chunk_ranges, chunk_sampling
 
 
 class TorchObserver:
@@ -170,7 +170,7 @@ class GridSource:
 
     grid: Grid
     observer: Observer
-    sampling: Mapping[str, Any]
+    samplings: list[dict[str, Any]]  # per chunk: the global sampling with the chunk's own parts
     ranges: list[dict[str, tuple[float, float]]]
     n_rows: int
     paths: list[str]
@@ -197,8 +197,8 @@ class GridSource:
         counts = [
             n // len(self.ranges) + (k < n % len(self.ranges)) for k in range(len(self.ranges))
         ]
-        parts = [chunk_parameters(self.grid, self.sampling, c, rng, r)
-                 for c, r in zip(counts, self.ranges, strict=True) if c]  # fmt: skip
+        parts = [chunk_parameters(self.grid, s, c, rng, r)
+                 for c, s, r in zip(counts, self.samplings, self.ranges, strict=True) if c]  # fmt: skip
         order = rng.permutation(n)
         return {k: np.concatenate([p[k] for p in parts])[order] for k in parts[0]}
 
@@ -276,7 +276,7 @@ def open_grid_source(
     return GridSource(
         grid=grid,
         observer=observer,
-        sampling=sampling,
+        samplings=[chunk_sampling(sampling, c) for c in chunks],
         ranges=[chunk_ranges(c) for c in chunks],
         n_rows=int(spectra_per_epoch),
         paths=[*files, str(noise_table)],

@@ -37,12 +37,14 @@ import torch
 
 from pfsdenoise import __version__
 from pfsdenoise.atomic import atomic_path, write_text_atomic
+from pfsdenoise.learn.calibrate import calibrate_error
 from pfsdenoise.learn.checkpoint import (
     CheckpointError,
     load_plain,
     model_payload,
     pick_device,
     plain,
+    rebuild,
     save_torch_atomic,
 )
 from pfsdenoise.learn.data import (
@@ -58,6 +60,7 @@ from pfsdenoise.learn.distributed import Ranks, in_worker, join, launch
 from pfsdenoise.learn.epoch import TrainingError, train_epoch, validate
 from pfsdenoise.learn.models import build_model, count_parameters
 from pfsdenoise.learn.optim import Ema, lr_factor, make_optimizer
+from pfsdenoise.learn.prior import fit_model_prior
 from pfsdenoise.learn.state import TrainingState, fingerprint, load_state
 from pfsdenoise.logs import Progress
 from pfsdenoise.provenance import file_checksum, read_record, write_sidecar
@@ -85,6 +88,7 @@ class TrainingRun:
     optimizer: torch.optim.Optimizer
     base_lrs: list[float]
     ema: Ema | None
+    teacher: torch.nn.Module | None
     steps_per_epoch: int
     fingerprint: str
     card: dict[str, Any]
@@ -139,17 +143,20 @@ def train_model(
     provenance: Mapping[str, Any],
     processes: int,
     progress: bool = True,
+    teacher: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Train model ``name`` as configured in ``spec`` and write its files to ``out_dir``.
 
     ``spec`` keys: ``arch``, ``hyper``, ``epochs``, ``batch_size``, ``optimizer``,
     ``schedule``, ``ema`` (decay or null), ``amp`` (bf16 autocast on CUDA), ``clip_grad``
     (max gradient norm or null), ``early_stopping`` ({patience, min_delta}; patience 0 = off),
-    ``max_minutes`` (opt-in wall-time cap or null). ``train_paths``: the train shards, or the
-    settings of the grid source (a mapping, :func:`.generate.open_grid_source`). ``processes``
-    > 1: that many data-parallel ranks, launched here by torchrun (:mod:`.distributed`), global
-    batch ``batch_size``. ``provenance`` is the job's record; its code hash joins the resume
-    fingerprint. Returns the final metrics (also in the card).
+    ``max_minutes`` (opt-in wall-time cap or null), ``loss`` ({weighting, sigma_data}).
+    ``train_paths``: the train shards, or the settings of the grid source (a mapping,
+    :func:`.generate.open_grid_source`). ``processes`` > 1: that many data-parallel ranks,
+    launched here by torchrun (:mod:`.distributed`), global batch ``batch_size``.
+    ``teacher``: the model file whose denoised flux replaces the truth as the target
+    (knowledge distillation). ``provenance`` is the job's record; its code hash joins the
+    resume fingerprint. Returns the final metrics (also in the card).
     """
     out = Path(out_dir)
     (out / "state").mkdir(parents=True, exist_ok=True)
@@ -162,6 +169,7 @@ def train_model(
             "shuffle_buffer": shuffle_buffer, "cache_mb": cache_mb,
             "loader_workers": loader_workers, "min_truth": min_truth,
             "provenance": dict(provenance), "processes": processes, "progress": False,
+            "teacher": None if teacher is None else str(teacher),
         }  # fmt: skip
         return launch(processes, arguments, out / "state")
     ranks = join(processes, pick_device(device))
@@ -172,7 +180,7 @@ def train_model(
     run = setup_run(
         name, spec, train_paths, val_paths,
         seed=seed, augment=augment, device=device, cache_mb=cache_mb, ranks=ranks,
-        code_hash=provenance.get("code_hash"), card_provenance=provenance,
+        code_hash=provenance.get("code_hash"), card_provenance=provenance, teacher=teacher,
     )  # fmt: skip
 
     # Resume after the last completed epoch when the saved state belongs to this run.
@@ -218,9 +226,11 @@ def setup_run(
     ranks: Ranks,
     code_hash: str | None,
     card_provenance: Mapping[str, Any],
+    teacher: str | os.PathLike | None = None,
 ) -> TrainingRun:
-    """Open and check the data, build the model (seeded), its optimizer and (data-parallel)
-    the DDP wrapper."""
+    """Open and check the data, build the model (seeded), fit its prior to the training
+    spectra (if it has one), build its optimizer, (data-parallel) the DDP wrapper, and load the
+    teacher (if any)."""
     dev = ranks.device(pick_device(device))
     train_set = open_training_data(train_paths)
     val_set = open_shards(val_paths, expect_wave=train_set.wave, role="validation")
@@ -233,7 +243,12 @@ def setup_run(
             "val": [shard_record(p) for p in val_set.paths]}  # fmt: skip
 
     torch.manual_seed(derive_seed(seed, "train", name, "init"))
-    model = build_model(spec["arch"], train_set.wave.size, spec["hyper"]).to(dev)
+    model = build_model(spec["arch"], train_set.wave.size, spec["hyper"])
+    fit_model_prior(model, train_set, seed)
+    model = model.to(dev)
+    teacher_model = _load_teacher(teacher, train_set.wave, dev) if teacher else None
+    if teacher:
+        data["teacher"] = [model_record(teacher)]
     optimizer = make_optimizer(model, spec["optimizer"])
     ema = Ema(model, spec["ema"]) if spec["ema"] else None
     n = train_set.n_rows
@@ -269,7 +284,7 @@ def setup_run(
         name=name, spec=spec, device=dev, ranks=ranks, train_set=train_set, val_set=val_set,
         val_cache=val_cache, augment=Augmentation(**augment), model=model,
         step_model=ranks.wrap(model, dev), eval_model=eval_model, optimizer=optimizer,
-        base_lrs=[g["lr"] for g in optimizer.param_groups], ema=ema,
+        base_lrs=[g["lr"] for g in optimizer.param_groups], ema=ema, teacher=teacher_model,
         steps_per_epoch=steps_per_epoch, fingerprint=run_id, card=card,
     )  # fmt: skip
 
@@ -336,7 +351,8 @@ def run_epoch(
         set_lr=lambda step: run.set_lr(epoch, step), first_step=state.step,
         amp=bool(run.spec["amp"]) and run.device.type == "cuda",
         clip_grad=run.spec["clip_grad"], after_step=after_step, progress=bar,
-        where=f"{run.name}: at epoch {epoch + 1}", loss_fn=ranks.loss,
+        where=f"{run.name}: at epoch {epoch + 1}", loss=run.spec["loss"], teacher=run.teacher,
+        mean=ranks.mean,
     )  # fmt: skip
     state.step += result.steps
     loss_sum, n_seen = ranks.total(result.loss * result.n_seen, result.n_seen)
@@ -412,6 +428,9 @@ def finish(
     )  # fmt: skip
     best = load_plain(out / "state" / "best.pt")
     best.pop("run_fingerprint", None)
+    if getattr(run.model, "has_error", False):
+        final["error_scale"] = calibrate_best(run, best)
+        card["metrics"] = plain(final)
     best["card"] = card
     save_torch_atomic(out / "model.pt", best)
     write_sidecar(out / "model.pt", provenance)
@@ -425,6 +444,15 @@ def _run_of(path: Path) -> str | None:
         return load_plain(path).get("run_fingerprint") if path.exists() else None
     except CheckpointError:
         return None
+
+
+def calibrate_best(run: TrainingRun, best: dict[str, Any]) -> list[float]:
+    """Calibrate the best epoch's σ̂ on the validation spectra (:mod:`.calibrate`), in place in
+    its model-file payload; return the factors per S/N bin."""
+    model = rebuild(best, "state/best.pt").to(run.device)
+    scales = calibrate_error(model, run.validation_batches(), run.device)
+    best["state_dict"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return scales
 
 
 def shard_record(path: str) -> dict[str, Any]:
@@ -460,6 +488,26 @@ def snr_range(paths: Sequence[str]) -> dict[str, float] | None:
         "median": float(np.median(values)),
         "max": float(values.max()),
     }
+
+
+def model_record(path: str | os.PathLike) -> dict[str, Any]:
+    """A teacher model file's identity for the model card and the resume fingerprint."""
+    return {"path": str(path), "checksum": file_checksum(path)}
+
+
+def _load_teacher(path: str | os.PathLike, wave: np.ndarray, device: torch.device):
+    """The teacher network (eval mode, on ``device``), checked to share the shards' grid."""
+    payload = load_plain(path)
+    model = rebuild(payload, path).to(device).eval()
+    if payload["wave"].numel() != wave.size or not np.allclose(
+        payload["wave"].numpy(), wave, rtol=0, atol=1e-6
+    ):
+        raise TrainingError(
+            f"teacher {path}: its wavelength grid differs from the training shards'"
+        )
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
 
 
 def _val_batch_size(spec: Mapping[str, Any]) -> int:

@@ -35,6 +35,11 @@ def chunk_ranges(chunk: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
     return ranges
 
 
+def chunk_sampling(sampling: Mapping[str, Any], chunk: Mapping[str, Any]) -> dict[str, Any]:
+    """The global distributions with the chunk's own ones (``chunk["sampling"]``) in their place."""
+    return {**sampling, **chunk["sampling"]}
+
+
 def spectrum_ids(split: str, chunk: str, n: int) -> np.ndarray:
     """Unique, readable row ids: ``<split>/<chunk>/<row:06d>``."""
     return np.array([f"{split}/{chunk}/{i:06d}" for i in range(n)], dtype=object)
@@ -67,7 +72,7 @@ def produce_shard(
         "simulating %d spectra of chunk %s (%s), seed %d", n_spectra, chunk["name"], split, seed
     )
     batch = simulate_chunk(
-        grid, noise_table, n_spectra, seed, dict(sampling), dict(observe), ranges
+        grid, noise_table, n_spectra, seed, chunk_sampling(sampling, chunk), dict(observe), ranges
     )
     params = batch.params.copy()
     params.insert(0, "spectrum_id", spectrum_ids(split, chunk["name"], len(params)))
