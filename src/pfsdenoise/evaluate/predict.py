@@ -1,7 +1,8 @@
 """Denoise a test shard with one method and write the prediction shard.
 
 A prediction shard has the test shard's ``spectrum_id`` column in the same order, the spectral
-column ``flux_denoised`` and the same wavelength grid; :mod:`.alignment` checks all three.
+column ``flux_denoised`` and the same wavelength grid; :mod:`.alignment` checks all three. A
+method that gives an uncertainty (``has_error``) adds the column ``sigma_denoised``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pfsdenoise.atomic import write_text_atomic
-from pfsdenoise.constants import DENOISED_COLUMN
+from pfsdenoise.constants import DENOISED_COLUMN, DENOISED_ERR_COLUMN
 from pfsdenoise.evaluate.baselines import TUNABLE, baseline_function
 from pfsdenoise.evaluate.baselines.pca import load_basis
 from pfsdenoise.evaluate.tuning import TunedBaseline, TunedParams, load_params
@@ -30,7 +31,11 @@ INPUT_COLUMNS = ("spectrum_id", "flux", "sigma", "mask")
 
 
 class Method(Protocol):
-    """A denoising method on normalized arrays: a trained model, a baseline, a template fit."""
+    """A denoising method on normalized arrays: a trained model, a baseline, a template fit.
+
+    One that also gives a per-pixel 1σ sets ``has_error = True`` and has
+    ``denoise_with_error(flux, sigma, mask) -> (flux_hat, sigma_hat)`` (TEAM.md contract).
+    """
 
     def denoise(self, flux: np.ndarray, sigma: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
 
@@ -63,44 +68,45 @@ def denoise_shard(
     batch_size: int,
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, float]:
-    """Denoise every spectrum of ``test_path`` in batches; write ``output``; return timing."""
+    """Denoise every spectrum of ``test_path`` in batches; write ``output``; return timing.
+
+    A ``denoiser`` with ``has_error`` True is called through ``denoise_with_error`` and its σ̂
+    is written too.
+    """
+    with_error = bool(getattr(denoiser, "has_error", False))
     ids: list[np.ndarray] = []
     preds: list[np.ndarray] = []
+    errs: list[np.ndarray] = []
     elapsed = 0.0
     for batch in iter_shard_batches([test_path], batch_size=batch_size, columns=INPUT_COLUMNS):
+        args = (batch.spectra["flux"], batch.spectra["sigma"], batch.spectra["mask"])
         start = time.perf_counter()
-        pred = np.asarray(
-            denoiser.denoise(batch.spectra["flux"], batch.spectra["sigma"], batch.spectra["mask"])
-        )
+        if with_error:
+            pred, err = (np.asarray(a) for a in denoiser.denoise_with_error(*args))
+        else:
+            pred, err = np.asarray(denoiser.denoise(*args)), None
         elapsed += time.perf_counter() - start
-        if pred.shape != batch.spectra["flux"].shape:
-            raise ValueError(
-                f"method {method!r} returned shape {pred.shape} for input {batch.spectra['flux'].shape}"
-            )
+        for name, values in (("flux", pred), ("sigma", err)):
+            if values is not None and values.shape != args[0].shape:
+                raise ValueError(
+                    f"method {method!r} returned {name} of shape {values.shape} for input "
+                    f"{args[0].shape}"
+                )
         ids.append(np.asarray(batch.params["spectrum_id"], dtype=object))
         preds.append(pred.astype(np.float32))
-    meta = read_metadata(test_path)
+        if err is not None:
+            errs.append(err.astype(np.float32))
     n = sum(len(i) for i in ids)
-    flux = np.concatenate(preds) if preds else np.zeros((0, meta["wave"].size), np.float32)
-    params = pd.DataFrame(
-        {"spectrum_id": np.concatenate(ids) if ids else np.array([], dtype=object)}
-    )
     rate = n / elapsed if elapsed > 0 else float("nan")
-    write_shard(
+    write_predictions(
+        test_path,
         output,
-        params,
-        {DENOISED_COLUMN: flux},
-        meta["wave"],
+        np.concatenate(ids) if ids else np.array([], dtype=object),
+        np.concatenate(preds) if preds else None,
+        (np.concatenate(errs) if errs else None) if with_error else None,
+        method=method,
+        extra={"spectra_per_s": rate},
         provenance=provenance,
-        units={
-            DENOISED_COLUMN: "normalized (same factor as the test shard's flux)",
-            "wave": meta.get("units", {}).get("wave", "Angstrom (vacuum)"),
-        },
-        extra_metadata={
-            "method": method,
-            "test_shard": os.fspath(test_path),
-            "spectra_per_s": rate,
-        },
     )
     log.info("%s: %d spectra denoised with %s at %.1f spectra/s", output, n, method, rate)
     return {"n": n, "seconds": elapsed, "spectra_per_s": rate}
@@ -141,3 +147,35 @@ def denoise_shards(
         raise RuntimeError(f"{len(failed)} of {len(outputs)} shards failed: " + "; ".join(failed))
     if index is not None:
         write_text_atomic(index, json.dumps({"method": method, "predictions": listed}, indent=1))
+
+
+def write_predictions(
+    test_path: str | os.PathLike,
+    output: str | os.PathLike,
+    ids: np.ndarray,
+    flux: np.ndarray | None,
+    sigma: np.ndarray | None,
+    *,
+    method: str,
+    extra: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, Any] | None = None,
+) -> None:
+    """Write a prediction shard: ``ids`` in the test shard's order, the denoised ``flux`` and,
+    when given, its 1σ uncertainty ``sigma`` (rows of NaN for spectra a method left out)."""
+    meta = read_metadata(test_path)
+    n_pix = meta["wave"].size
+    unit = "normalized (same factor as the test shard's flux)"
+    spectra = {DENOISED_COLUMN: flux if flux is not None else np.zeros((0, n_pix), np.float32)}
+    units = {DENOISED_COLUMN: unit}
+    if sigma is not None:
+        spectra[DENOISED_ERR_COLUMN] = sigma
+        units[DENOISED_ERR_COLUMN] = unit + ", 1 sigma"
+    write_shard(
+        output,
+        pd.DataFrame({"spectrum_id": ids}),
+        spectra,
+        meta["wave"],
+        provenance=provenance,
+        units={**units, "wave": meta.get("units", {}).get("wave", "Angstrom (vacuum)")},
+        extra_metadata={"method": method, "test_shard": os.fspath(test_path), **(extra or {})},
+    )
