@@ -16,7 +16,14 @@ if set(MODEL_NAMES) & (set(BASELINES) | {"all"}):
         f"model names {sorted(set(MODEL_NAMES) & (set(BASELINES) | {'all'}))} clash with "
         "baseline names or 'all'; rename the model in config `train`"
     )
-METHODS = [*MODEL_NAMES, *BASELINES]
+# The template-fit oracle (tempfit.smk) is a method too when enabled; a workflow without the
+# section (the evaluate test harness) has none.
+ORACLES = ["tempfit"] if config.get("tempfit", {}).get("enabled") else []
+if set(ORACLES) & (set(MODEL_NAMES) | set(BASELINES)):
+    raise ValueError(
+        "'tempfit' is the template-fit oracle's name; rename the model or baseline"
+    )
+METHODS = [*MODEL_NAMES, *BASELINES, *ORACLES]
 BIN_PARAMS = list(EVAL["bins"])
 # Prediction jobs: one per method and test chunk, or one per method over every chunk
 # (evaluate.predict_jobs: method), which a run with many chunks plans and schedules far faster.

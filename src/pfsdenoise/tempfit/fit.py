@@ -107,7 +107,7 @@ class TemplateFitter:
             start_ok=lambda nodes: self.model.complete(node_values(grid, nodes)),
             device=self.device,
         )
-        self.wave = observer.pix_aa
+        self.observer = observer
 
     @classmethod
     def from_files(
@@ -172,7 +172,7 @@ class TemplateFitter:
         rows = np.flatnonzero(status == "ok")
         for s in range(0, rows.size, self.settings.batch_size):
             sl = rows[s : s + self.settings.batch_size]
-            y, w = self._tensors(flux_true[sl], sigma[sl], mask[sl])
+            y, w = self.tensors(flux_true[sl], sigma[sl], mask[sl])
             state = evaluate(self.model, self.basis, y, w, params[sl])
             cov, ok = self._covariance(state, w)
             var = torch.diagonal(cov[:, : len(PARAMS), : len(PARAMS)], dim1=1, dim2=2).cpu().numpy()
@@ -181,7 +181,7 @@ class TemplateFitter:
         return out
 
     def _fit_batch(self, flux, sigma, mask, start, rows, out: FitResult) -> None:
-        y, w = self._tensors(flux, sigma, mask)
+        y, w = self.tensors(flux, sigma, mask)
         starts = self.scanner.starts(y, w) if start is None else start[:, None, :]  # (n, k, 5)
         n, k, _ = starts.shape
         rep = torch.arange(n, device=self.device).repeat_interleave(k)
@@ -234,7 +234,8 @@ class TemplateFitter:
         cov, ok = inverse_pd(fisher, free)
         return cov, ok.cpu().numpy()
 
-    def _tensors(self, flux, sigma, mask) -> tuple[torch.Tensor, torch.Tensor]:
+    def tensors(self, flux, sigma, mask) -> tuple[torch.Tensor, torch.Tensor]:
+        """Flux (0 where unusable) and weight 1/σ² (0 where unusable) as float64 tensors."""
         usable = ~mask
         with np.errstate(divide="ignore"):
             weight = np.where(usable, 1.0 / np.where(usable, sigma, 1.0) ** 2, 0.0)
