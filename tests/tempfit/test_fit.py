@@ -13,9 +13,7 @@ from tempfit_helpers import fit_settings, observe
 from pfsdenoise.spectrum import SpectrumArrayError
 from pfsdenoise.tempfit import PARAMS, TemplateFitter
 
-STELLAR = np.array(
-    [[4300.0, 2.2, -1.3, 0.1], [5600.0, 4.6, -0.2, 0.3], [4850.0, 1.4, -1.8, 0.22]]
-)
+STELLAR = np.array([[4300.0, 2.2, -1.3, 0.1], [5600.0, 4.6, -0.2, 0.3], [4850.0, 1.4, -1.8, 0.22]])
 RV = np.array([-731.0, 212.5, 18.2])
 
 
@@ -63,7 +61,9 @@ def test_rv_scatter_follows_the_cramer_rao_bound(grid, observer, fitter):
         assert result.ok.mean() > 0.95
         rv = result.params[result.ok, 4]
         scatter.append(np.std(rv - 55.0))
-        bound.append(np.median(fitter.fisher_bound(start, obs.flux_true, obs.sigma, obs.mask)[:, 4]))
+        bound.append(
+            np.median(fitter.fisher_bound(start, obs.flux_true, obs.sigma, obs.mask)[:, 4])
+        )
         snr.append(np.median(obs.snr))
     ratio = np.array(scatter) / np.array(bound)
     assert np.all((ratio > 0.7) & (ratio < 1.35)), ratio

@@ -1,6 +1,8 @@
 """Shard-level fits: the oracle's prediction shard and fit table, the downstream fits of a
 method, their summary table, and the method adapter through ``denoise_shard``."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -78,7 +80,7 @@ def test_downstream_of_a_perfect_denoiser(tmp_path, oracle, test_shard, fitter):
     )  # fmt: skip
     recovery = pd.read_csv(outputs["csv"])
     assert set(recovery["source"]) == {NOISY, "perfect"}
-    md = open(outputs["md"]).read()
+    md = Path(outputs["md"]).read_text()
     assert "## RV [km/s]" in md and "from perfect" in md
 
 

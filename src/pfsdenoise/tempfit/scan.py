@@ -272,7 +272,7 @@ class Scanner:
         """
         n, k = rvs.shape
         deg = self.degree
-        pos = (self.pix_aa[None, None, :] / (1 + rvs[:, :, None] / C_KMS) - self.ext_wave[0])
+        pos = self.pix_aa[None, None, :] / (1 + rvs[:, :, None] / C_KMS) - self.ext_wave[0]
         pos = pos / self.dl_aa
         j = np.clip(np.floor(pos).astype(np.int64), 0, self.ext_wave.size - 2).reshape(n * k, -1)
         f = torch.from_numpy((pos.reshape(n * k, -1) - j).astype(np.float32)).to(self.device)
