@@ -45,16 +45,17 @@ def node_spectrum(teff: float, logg: float, mh: float, alpha: float) -> np.ndarr
     return bb / bb.mean() * 1e7 * lines
 
 
-def make_grid(path: Path, missing: tuple[int, ...] | None = None):
-    """Write and open the 3×3×3×2 grid (optionally with one missing node)."""
-    shape = tuple(len(v) for v in AXES.values())
+def make_grid(path: Path, missing: tuple[int, ...] | None = None, axes: dict | None = None):
+    """Write and open the 3×3×3×2 grid (optionally with one missing node, or other axes)."""
+    axes = axes or AXES
+    shape = tuple(len(v) for v in axes.values())
     flux = np.empty((*shape, WAVE.size), np.float32)
     for idx in np.ndindex(shape):
-        flux[idx] = node_spectrum(*(AXES[a][i] for a, i in zip(AXES, idx, strict=True)))
+        flux[idx] = node_spectrum(*(axes[a][i] for a, i in zip(axes, idx, strict=True)))
     valid = np.ones(shape, bool)
     if missing is not None:
         valid[missing] = False
-    write_grid(path, AXES, WAVE, flux, valid=valid, source="tempfit test grid")
+    write_grid(path, axes, WAVE, flux, valid=valid, source="tempfit test grid")
     return open_grid(path)
 
 

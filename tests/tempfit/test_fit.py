@@ -116,3 +116,14 @@ def test_start_in_a_cell_with_a_missing_node_is_flagged(tmp_path, observer, brig
     result = fitter.fit(bright.flux[:1], bright.sigma[:1], bright.mask[:1], start=start)
     assert result.status[0] == "invalid_start"
     assert len(PARAMS) == 5
+
+
+def test_a_star_outside_the_grid_ends_on_its_edge_flagged(tmp_path, observer, bright):
+    from tempfit_helpers import AXES, make_grid
+
+    hot = make_grid(tmp_path / "grid", axes={**AXES, "teff": [5000, 6000]})
+    fitter = TemplateFitter(hot, observer, fit_settings())
+    result = fitter.fit(bright.flux[:1], bright.sigma[:1], bright.mask[:1])  # Teff 4300 K
+    assert result.status[0] == "ok" and result.at_bound[0]
+    assert result.params[0, 0] == 5000.0
+    assert not fitter.fit(bright.flux[1:2], bright.sigma[1:2], bright.mask[1:2]).at_bound[0]

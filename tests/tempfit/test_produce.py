@@ -10,7 +10,7 @@ from tempfit_helpers import config
 
 from pfsdenoise.constants import DENOISED_COLUMN, DENOISED_ERR_COLUMN
 from pfsdenoise.evaluate.predict import denoise_shard, write_predictions
-from pfsdenoise.shards import read_shard, write_shard
+from pfsdenoise.shards import ShardError, read_shard, write_shard
 from pfsdenoise.simulate.chunk import simulate_chunk
 from pfsdenoise.tempfit.method import TemplateFitMethod
 from pfsdenoise.tempfit.produce import NOT_FITTED, fit_method_shards, fit_test_shard
@@ -90,3 +90,11 @@ def test_method_adapter_gives_sigma_through_denoise_shard(tmp_path, test_shard, 
     pred = read_shard(out)
     assert pred.spectra[DENOISED_ERR_COLUMN].shape == pred.spectra[DENOISED_COLUMN].shape
     assert np.isfinite(pred.spectra[DENOISED_ERR_COLUMN]).all()
+
+
+def test_a_shard_on_other_pixels_is_refused(tmp_path, test_shard, fitter):
+    test = read_shard(test_shard)
+    other = tmp_path / "other.parquet"
+    write_shard(other, test.params, test.spectra, test.wave + 1.0)
+    with pytest.raises(ShardError, match="forward model observes"):
+        fit_test_shard(other, tmp_path / "p.parquet", tmp_path / "f.parquet", fitter)

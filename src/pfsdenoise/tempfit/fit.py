@@ -76,6 +76,7 @@ class FitResult:
     n_eval: np.ndarray  # model evaluations over all starts (scan not counted)
     model: np.ndarray  # (n, n_pix) float32, the best-fit spectrum
     model_sigma: np.ndarray  # (n, n_pix) float32, its propagated 1σ
+    at_bound: np.ndarray  # (n,) an ok fit with a parameter on the grid's edge or the RV bound
 
     @property
     def ok(self) -> np.ndarray:
@@ -215,6 +216,8 @@ class TemplateFitter:
         r = rows[good]
         out.status[rows] = status
         out.params[r] = best.params[good]
+        edge = (best.params <= self.model.lower) | (best.params >= self.model.upper)
+        out.at_bound[r] = (edge & (self.model.upper > self.model.lower)).any(axis=1)[good]
         out.covariance[r] = cov_p[good]
         out.chi2[r] = best.chi2[good]
         out.model[r] = model[good]
@@ -286,4 +289,5 @@ def _empty_result(n: int, n_pix: int, status: np.ndarray) -> FitResult:
         n_eval=np.zeros(n, dtype=np.int64),
         model=np.full((n, n_pix), np.nan, dtype=np.float32),
         model_sigma=np.full((n, n_pix), np.nan, dtype=np.float32),
+        at_bound=np.zeros(n, dtype=bool),
     )

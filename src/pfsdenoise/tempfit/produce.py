@@ -2,7 +2,8 @@
 
 A **fit table** (Parquet, one row per test spectrum, in the test shard's order) holds, for each
 fit, ``status`` (:data:`.fit.STATUSES`, plus ``not_fitted`` outside the configured subset),
-``converged`` (status ok), ``chi2``, ``dof``, ``n_iter``, ``n_eval``, ``<p>_fit`` and
+``converged`` (status ok), ``at_bound`` (an ok fit on the edge of the grid or the RV
+range: the star may lie outside it), ``chi2``, ``dof``, ``n_iter``, ``n_eval``, ``<p>_fit`` and
 ``<p>_err`` for p in :data:`.forward.PARAMS` and the covariance ``cov_<p>_<q>``; the truth
 (``teff`` … ``rv``, ``snr``) where the test shard has it, and for the oracle the Cramér–Rao 1σ at
 the truth, ``crb_<p>``. The downstream table of a method holds the fit of its denoised output
@@ -40,6 +41,7 @@ def fit_frame(result: FitResult, prefix: str = "") -> pd.DataFrame:
     cols: dict[str, Any] = {
         "status": result.status.astype(str),
         "converged": result.ok,
+        "at_bound": result.at_bound,
         "chi2": result.chi2,
         "dof": result.dof,
         "n_iter": result.n_iter,
@@ -76,6 +78,7 @@ def _expand(result: FitResult, rows: np.ndarray, n: int) -> FitResult:
         n_eval=grow(result.n_eval, 0),
         model=grow(result.model, np.nan),
         model_sigma=grow(result.model_sigma, np.nan),
+        at_bound=grow(result.at_bound, False),
     )
 
 
@@ -89,6 +92,17 @@ def _write_table(path, ids, frame: pd.DataFrame, wave, provenance, extra) -> Non
     frame.insert(0, "spectrum_id", ids)
     meta = {"statuses": {**STATUSES, NOT_FITTED: "outside the configured subset"}, **extra}
     write_shard(path, frame, {}, wave, provenance=provenance, extra_metadata=meta)
+
+
+def _check_wave(test, path, fitter: TemplateFitter) -> None:
+    """Raise unless the shard's pixels are the observer's (the forward model's) pixels."""
+    pix = fitter.observer.pix_aa
+    if test.wave.shape != pix.shape or not np.allclose(test.wave, pix, rtol=0, atol=1e-4):
+        raise ShardError(
+            f"{path}: {test.wave.size} pixels at {test.wave[0]:.3f}-{test.wave[-1]:.3f} Å, but "
+            f"the forward model observes {pix.size} pixels at {pix[0]:.3f}-{pix[-1]:.3f} Å; fit "
+            "shards simulated with the same noise table (instrument) and observe config"
+        )
 
 
 def _timed_fit(fitter: TemplateFitter, *args, **kwargs) -> tuple[FitResult, float]:
@@ -115,6 +129,7 @@ def fit_test_shard(
     """
     torch.set_num_threads(int(threads))
     test = read_shard(test_path)
+    _check_wave(test, test_path, fitter)
     n = len(test)
     rows = _subset(n, max_spectra)
     sp = test.spectra
@@ -165,6 +180,7 @@ def fit_method_shard(
         raise ValueError(f"tempfit.downstream.sigma = {sigma_source!r}; use provided or input")
     torch.set_num_threads(int(threads))
     test = read_shard(test_path)
+    _check_wave(test, test_path, fitter)
     pred = read_shard(pred_path)
     check_aligned(test, pred, test_path, pred_path)
     if DENOISED_COLUMN not in pred.spectra:
