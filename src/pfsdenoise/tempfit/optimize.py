@@ -19,7 +19,7 @@ converged).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -44,13 +44,8 @@ class OptimizerSettings:
 
     @classmethod
     def from_config(cls, cfg: Mapping) -> OptimizerSettings:
-        return cls(
-            max_iter=int(cfg["max_iter"]),
-            chi2_tol=float(cfg["chi2_tol"]),
-            kink_gain=float(cfg["kink_gain"]),
-            lambda_init=float(cfg["lambda_init"]),
-            lambda_max=float(cfg["lambda_max"]),
-        )
+        """From the config section (keys as the fields; types checked by the schema)."""
+        return cls(**{f.name: cfg[f.name] for f in fields(cls)})
 
 
 @dataclass
