@@ -30,9 +30,9 @@ import torch  # noqa: E402
 import yaml  # noqa: E402
 
 from pfsdenoise.configuration import validate_config  # noqa: E402
-from pfsdenoise.grid import interpolate  # noqa: E402
+from pfsdenoise.grid.interpolate import interpolate  # noqa: E402
 from pfsdenoise.shards import read_shard  # noqa: E402
-from pfsdenoise.tempfit import FitSettings, TemplateFitter  # noqa: E402
+from pfsdenoise.tempfit.fit import FitSettings, TemplateFitter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

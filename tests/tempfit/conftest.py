@@ -8,7 +8,7 @@ from tempfit_helpers import config, fit_settings, make_grid
 
 from pfsdenoise.observe.noise_table import build_noise_table, write_noise_table
 from pfsdenoise.observe.pipeline import Observer
-from pfsdenoise.tempfit import TemplateFitter
+from pfsdenoise.tempfit.fit import TemplateFitter
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pfsdenoise.grid import interpolate, log_uniform_wave, open_grid, write_grid
+from pfsdenoise.grid.interpolate import interpolate
+from pfsdenoise.grid.store import log_uniform_wave, open_grid, write_grid
 from pfsdenoise.observe.pipeline import Observer
-from pfsdenoise.tempfit import FitSettings
+from pfsdenoise.tempfit.fit import FitSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 # R = 20000 sampling, the coarsest the MR arm accepts (config.yaml grid.resolution comment)

@@ -11,7 +11,8 @@ import pytest
 from tempfit_helpers import fit_settings, observe
 
 from pfsdenoise.spectrum import SpectrumArrayError
-from pfsdenoise.tempfit import PARAMS, TemplateFitter
+from pfsdenoise.tempfit.columns import PARAMS
+from pfsdenoise.tempfit.fit import TemplateFitter
 
 STELLAR = np.array([[4300.0, 2.2, -1.3, 0.1], [5600.0, 4.6, -0.2, 0.3], [4850.0, 1.4, -1.8, 0.22]])
 RV = np.array([-731.0, 212.5, 18.2])

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from pfsdenoise.grid import interpolate
-from pfsdenoise.tempfit import ForwardModel
+from pfsdenoise.grid.interpolate import interpolate
+from pfsdenoise.tempfit.forward import ForwardModel
 
 
 def test_templates_are_the_simulators_noiseless_spectra(grid, observer):

@@ -9,11 +9,13 @@ import pytest
 from tempfit_helpers import config
 
 from pfsdenoise.constants import DENOISED_COLUMN, DENOISED_ERR_COLUMN
-from pfsdenoise.evaluate.predict import denoise_shard, write_predictions
+from pfsdenoise.evaluate.predict import denoise_shard
+from pfsdenoise.evaluate.predictions import write_predictions
 from pfsdenoise.shards import ShardError, read_shard, write_shard
 from pfsdenoise.simulate.chunk import simulate_chunk
+from pfsdenoise.tempfit.columns import NOT_FITTED
 from pfsdenoise.tempfit.method import TemplateFitMethod
-from pfsdenoise.tempfit.produce import NOT_FITTED, fit_method_shards, fit_test_shard
+from pfsdenoise.tempfit.produce import fit_method_shards, fit_test_shard
 from pfsdenoise.tempfit.recovery import NOISY, write_downstream
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from pfsdenoise.tempfit.forward import PARAMS
+from pfsdenoise.tempfit.columns import PARAMS
 from pfsdenoise.tempfit.recovery import recovery_table, robust_scatter, seeded_table
 
 

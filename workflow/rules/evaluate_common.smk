@@ -18,7 +18,7 @@ if set(MODEL_NAMES) & (set(BASELINES) | {"all"}):
     )
 # The template-fit oracle (tempfit.smk) is a method too when enabled; a workflow without the
 # section (the evaluate test harness) has none.
-ORACLES = ["tempfit"] if config.get("tempfit", {}).get("enabled") else []
+ORACLES = ["tempfit"] if "tempfit" in config and config["tempfit"]["enabled"] else []
 if set(ORACLES) & (set(MODEL_NAMES) | set(BASELINES)):
     raise ValueError(
         "'tempfit' is the template-fit oracle's name; rename the model or baseline"

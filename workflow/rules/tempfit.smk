@@ -18,20 +18,22 @@ if set(DOWNSTREAM_METHODS) - set(METHODS):
         f"methods of this run ({METHODS})"
     )
 SNR_EDGES = EVAL["bins"]["snr"]["edges"]
+TEMPFIT_FITS = f"{RESULTS}/tempfit/fits/{{chunk}}.parquet"
+DOWNSTREAM_FITS = f"{RESULTS}/tempfit/downstream/{{method}}/{{chunk}}.parquet"
 
 
 rule tempfit:
     input:
-        shard="results/shards/test/{chunk}.parquet",
+        shard=SHARD.replace("{split}", "test"),
         grid=GRID_FILES,
         noise=NOISE_TABLE,
     output:
-        pred="results/predictions/tempfit/{chunk}.parquet",
-        fits="results/tempfit/fits/{chunk}.parquet",
+        pred=PREDICTION.replace("{method}", "tempfit"),
+        fits=TEMPFIT_FITS,
     log:
-        "results/logs/tempfit/fit/{chunk}.log",
+        logs("tempfit/fit/{chunk}.log"),
     benchmark:
-        "results/benchmarks/tempfit/fit/{chunk}.tsv"
+        benchmarks("tempfit/fit/{chunk}.tsv")
     wildcard_constraints:
         chunk=name_regex(list(CHUNKS)),
     conda:
@@ -42,11 +44,11 @@ rule tempfit:
         runtime=60,
         gpu=TEMPFIT["gpus"],
     params:
+        code=script_code("tempfit_fit.py"),
         grid_dir=lambda w, input: os.path.dirname(input.grid[0]),
         observe=config["observe"],
         fit=TEMPFIT_FIT,
         max_spectra=TEMPFIT["max_spectra"],
-        code=script_code("tempfit_fit.py"),
     script:
         "../scripts/tempfit_fit.py"
 
@@ -58,13 +60,11 @@ rule tempfit_downstream:
         grid=GRID_FILES,
         noise=NOISE_TABLE,
     output:
-        expand(
-            "results/tempfit/downstream/{{method}}/{chunk}.parquet", chunk=list(CHUNKS)
-        ),
+        expand(DOWNSTREAM_FITS, method="{method}", chunk=list(CHUNKS)),
     log:
-        "results/logs/tempfit/downstream/{method}.log",
+        logs("tempfit/downstream/{method}.log"),
     benchmark:
-        "results/benchmarks/tempfit/downstream/{method}.tsv"
+        benchmarks("tempfit/downstream/{method}.tsv")
     wildcard_constraints:
         method=name_regex(DOWNSTREAM_METHODS),
     conda:
@@ -75,78 +75,70 @@ rule tempfit_downstream:
         runtime=60,
         gpu=TEMPFIT["gpus"],
     params:
+        code=script_code("tempfit_downstream.py"),
         grid_dir=lambda w, input: os.path.dirname(input.grid[0]),
         observe=config["observe"],
         fit=TEMPFIT_FIT,
         sigma=DOWNSTREAM["sigma"],
         max_spectra=DOWNSTREAM["max_spectra"],
-        code=script_code("tempfit_downstream.py"),
     script:
         "../scripts/tempfit_downstream.py"
 
 
 rule table_downstream:
     input:
-        oracle=expand("results/tempfit/fits/{chunk}.parquet", chunk=list(CHUNKS)),
-        methods=expand(
-            "results/tempfit/downstream/{method}/{chunk}.parquet",
-            method=DOWNSTREAM_METHODS,
-            chunk=list(CHUNKS),
-        ),
+        oracle=expand(TEMPFIT_FITS, chunk=list(CHUNKS)),
+        methods=expand(DOWNSTREAM_FITS, method=DOWNSTREAM_METHODS, chunk=list(CHUNKS)),
     output:
         md=report(
-            "results/tables/downstream.md",
+            TABLE.format(stem="downstream", ext="md"),
             caption="../report/downstream.rst",
             category="Downstream: RV and parameters",
             labels={"format": "Markdown"},
         ),
-        csv="results/tables/downstream.csv",
-        seeded="results/tables/downstream_seeded.csv",
+        csv=TABLE.format(stem="downstream", ext="csv"),
+        seeded=TABLE.format(stem="downstream_seeded", ext="csv"),
     log:
-        "results/logs/tempfit/table_downstream.log",
+        logs("tempfit/table_downstream.log"),
     conda:
         ENV
     resources:
         mem_mb=2000,
         runtime=10,
     params:
+        code=script_code("table_downstream.py"),
         methods={
-            m: expand(
-                "results/tempfit/downstream/{method}/{chunk}.parquet",
-                method=m,
-                chunk=list(CHUNKS),
-            )
+            m: expand(DOWNSTREAM_FITS, method=m, chunk=list(CHUNKS))
             for m in DOWNSTREAM_METHODS
         },
         edges=SNR_EDGES,
         outlier_nsigma=DOWNSTREAM["outlier_nsigma"],
         sigma=DOWNSTREAM["sigma"],
-        code=script_code("table_downstream.py"),
     script:
         "../scripts/table_downstream.py"
 
 
 rule figure_downstream:
     input:
-        "results/tables/downstream.csv",
+        TABLE.format(stem="downstream", ext="csv"),
     output:
         png=report(
-            "results/figures/downstream.png",
+            FIGURE.format(stem="downstream", ext="png"),
             caption="../report/downstream.rst",
             category="Downstream: RV and parameters",
             labels={"format": "figure"},
         ),
-        pdf="results/figures/downstream.pdf",
+        pdf=FIGURE.format(stem="downstream", ext="pdf"),
     log:
-        "results/logs/figures/downstream.log",
+        logs("figures/downstream.log"),
     conda:
         ENV
     resources:
         mem_mb=1500,
         runtime=10,
     params:
-        plots=PLOTS,
         code=script_code("figure_downstream.py"),
+        plots=PLOTS,
     script:
         "../scripts/figure_downstream.py"
 
@@ -154,30 +146,26 @@ rule figure_downstream:
 rule table_coverage:
     input:
         test=shard_paths("test"),
-        pred=expand(
-            "results/predictions/{method}/{chunk}.parquet",
-            method=METHODS,
-            chunk=list(CHUNKS),
-        ),
+        pred=expand(PREDICTION, method=METHODS, chunk=list(CHUNKS)),
     output:
         md=report(
-            "results/tables/coverage.md",
+            TABLE.format(stem="coverage", ext="md"),
             caption="../report/coverage.rst",
             category="Uncertainty of the denoised flux",
             labels={"format": "Markdown"},
         ),
-        csv="results/tables/coverage.csv",
+        csv=TABLE.format(stem="coverage", ext="csv"),
     log:
-        "results/logs/figures/table_coverage.log",
+        logs("figures/table_coverage.log"),
     conda:
         ENV
     resources:
         mem_mb=3000,
         runtime=10,
     params:
+        code=script_code("table_coverage.py"),
         preds={m: prediction_paths(m) for m in METHODS},
         edges=SNR_EDGES,
-        code=script_code("table_coverage.py"),
     script:
         "../scripts/table_coverage.py"
 
@@ -190,8 +178,8 @@ localrules:
 
 ALL_TARGETS.extend(
     [
-        "results/tables/downstream.md",
+        TABLE.format(stem="downstream", ext="md"),
         *figure_files("downstream"),
-        "results/tables/coverage.md",
+        TABLE.format(stem="coverage", ext="md"),
     ]
 )

@@ -4,7 +4,7 @@ from pfsdenoise.evaluate.coverage import write_coverage
 from pfsdenoise.logs import setup_logging
 from pfsdenoise.provenance import job_record
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 p = snakemake.params
 write_coverage(
     snakemake.input.test,

@@ -4,7 +4,7 @@ from pfsdenoise.logs import setup_logging
 from pfsdenoise.provenance import job_record
 from pfsdenoise.tempfit.recovery import write_downstream
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 p = snakemake.params
 write_downstream(
     snakemake.input.oracle,

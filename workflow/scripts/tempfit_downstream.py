@@ -6,7 +6,7 @@ from pfsdenoise.provenance import job_record
 from pfsdenoise.tempfit.fit import FitSettings, TemplateFitter
 from pfsdenoise.tempfit.produce import fit_method_shards
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 p = snakemake.params
 fit_method_shards(
     snakemake.input.test,

@@ -5,7 +5,7 @@ from pfsdenoise.provenance import job_record
 from pfsdenoise.tempfit.fit import FitSettings, TemplateFitter
 from pfsdenoise.tempfit.produce import fit_test_shard
 
-setup_logging(snakemake.log[0])
+setup_logging(snakemake.log[0], code=snakemake.params.code)
 p = snakemake.params
 fit_test_shard(
     snakemake.input.shard,

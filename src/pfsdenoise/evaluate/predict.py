@@ -16,14 +16,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from pfsdenoise.atomic import write_text_atomic
-from pfsdenoise.constants import DENOISED_COLUMN, DENOISED_ERR_COLUMN
 from pfsdenoise.evaluate.baselines import TUNABLE, baseline_function
 from pfsdenoise.evaluate.baselines.pca import load_basis
+from pfsdenoise.evaluate.predictions import write_predictions
 from pfsdenoise.evaluate.tuning import TunedBaseline, TunedParams, load_params
-from pfsdenoise.shards import iter_shard_batches, read_metadata, write_shard
+from pfsdenoise.shards import iter_shard_batches
 
 log = logging.getLogger(__name__)
 
@@ -147,35 +146,3 @@ def denoise_shards(
         raise RuntimeError(f"{len(failed)} of {len(outputs)} shards failed: " + "; ".join(failed))
     if index is not None:
         write_text_atomic(index, json.dumps({"method": method, "predictions": listed}, indent=1))
-
-
-def write_predictions(
-    test_path: str | os.PathLike,
-    output: str | os.PathLike,
-    ids: np.ndarray,
-    flux: np.ndarray | None,
-    sigma: np.ndarray | None,
-    *,
-    method: str,
-    extra: Mapping[str, Any] | None = None,
-    provenance: Mapping[str, Any] | None = None,
-) -> None:
-    """Write a prediction shard: ``ids`` in the test shard's order, the denoised ``flux`` and,
-    when given, its 1σ uncertainty ``sigma`` (rows of NaN for spectra a method left out)."""
-    meta = read_metadata(test_path)
-    n_pix = meta["wave"].size
-    unit = "normalized (same factor as the test shard's flux)"
-    spectra = {DENOISED_COLUMN: flux if flux is not None else np.zeros((0, n_pix), np.float32)}
-    units = {DENOISED_COLUMN: unit}
-    if sigma is not None:
-        spectra[DENOISED_ERR_COLUMN] = sigma
-        units[DENOISED_ERR_COLUMN] = unit + ", 1 sigma"
-    write_shard(
-        output,
-        pd.DataFrame({"spectrum_id": ids}),
-        spectra,
-        meta["wave"],
-        provenance=provenance,
-        units={**units, "wave": meta.get("units", {}).get("wave", "Angstrom (vacuum)")},
-        extra_metadata={"method": method, "test_shard": os.fspath(test_path), **(extra or {})},
-    )

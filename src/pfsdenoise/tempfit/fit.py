@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from pfsdenoise.grid import Grid, open_grid
+from pfsdenoise.grid.store import Grid, open_grid
 from pfsdenoise.observe.pipeline import Observer
 from pfsdenoise.spectrum import SpectrumArrayError
 from pfsdenoise.tempfit.calibration import legendre_basis
+from pfsdenoise.tempfit.columns import PARAMS
 from pfsdenoise.tempfit.fisher import fisher_matrix, inverse_pd, jacobian, model_sigma
-from pfsdenoise.tempfit.forward import PARAMS, ForwardModel, torch_device
+from pfsdenoise.tempfit.forward import ForwardModel, torch_device
 from pfsdenoise.tempfit.optimize import OptimizerSettings, evaluate, levenberg_marquardt, subset
 from pfsdenoise.tempfit.scan import Scanner, ScanSettings, node_values
 

@@ -24,12 +24,10 @@ import numpy as np
 import torch
 
 from pfsdenoise.constants import C_KMS, STELLAR_AXES
-from pfsdenoise.grid import Grid, corner_weights
+from pfsdenoise.grid.interpolate import corner_weights
+from pfsdenoise.grid.store import Grid
 from pfsdenoise.observe.pipeline import Observer
 from pfsdenoise.observe.star import doppler_samples, shift_samples
-
-PARAMS: tuple[str, ...] = (*STELLAR_AXES, "rv")
-"""Non-linear parameters of a fit, in this order: the grid axes and the radial velocity [km/s]."""
 
 
 def torch_device(device: str) -> torch.device:

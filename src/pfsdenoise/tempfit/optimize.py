@@ -25,8 +25,9 @@ import numpy as np
 import torch
 
 from pfsdenoise.tempfit.calibration import LinearFit, solve_calibration
+from pfsdenoise.tempfit.columns import PARAMS
 from pfsdenoise.tempfit.fisher import fisher_matrix, jacobian, schur_complement
-from pfsdenoise.tempfit.forward import PARAMS, ForwardModel, Templates
+from pfsdenoise.tempfit.forward import ForwardModel, Templates
 
 TERMINATIONS = ("converged", "stalled", "max_iter", "invalid_start")
 """How a fit ended; the first two are local minima, the others are not results."""

@@ -24,15 +24,13 @@ import torch
 
 from pfsdenoise.constants import DENOISED_COLUMN, DENOISED_ERR_COLUMN
 from pfsdenoise.evaluate.alignment import check_aligned
-from pfsdenoise.evaluate.predict import write_predictions
+from pfsdenoise.evaluate.predictions import write_predictions
 from pfsdenoise.shards import ShardError, read_shard, write_shard
+from pfsdenoise.tempfit.columns import NOT_FITTED, PARAMS, SEEDED
 from pfsdenoise.tempfit.fit import STATUSES, FitResult, TemplateFitter
-from pfsdenoise.tempfit.forward import PARAMS
 
 log = logging.getLogger(__name__)
 
-NOT_FITTED = "not_fitted"
-SEEDED = "seeded_"
 TRUTH_COLUMNS = (*PARAMS, "snr")
 
 

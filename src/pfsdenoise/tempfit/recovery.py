@@ -23,8 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from pfsdenoise.tempfit.forward import PARAMS
-from pfsdenoise.tempfit.produce import NOT_FITTED, SEEDED
+from pfsdenoise.tempfit.columns import NOT_FITTED, PARAMS, SEEDED
 
 NOISY = "noisy input"
 MAD_TO_SIGMA = 1.4826

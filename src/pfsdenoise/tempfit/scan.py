@@ -27,7 +27,7 @@ import torch
 from numpy.polynomial import legendre
 
 from pfsdenoise.constants import C_KMS, STELLAR_AXES
-from pfsdenoise.grid import Grid
+from pfsdenoise.grid.store import Grid
 from pfsdenoise.observe.lsf import KernelTable, grid_pixel_matrix
 from pfsdenoise.observe.pipeline import Observer
 from pfsdenoise.tempfit.calibration import legendre_basis
