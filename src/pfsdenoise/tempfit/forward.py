@@ -4,7 +4,7 @@ T(θ, v) = E ⊙ L · D(v) · Σ_k w_k(θ) F_k
 
 with F_k the grid's node spectra, w_k(θ) the multilinear weights of the 2⁴ corners of θ's cell
 (:func:`pfsdenoise.grid.corner_weights`), D(v) the Doppler shift on the log-uniform grid (linear
-interpolation between samples, :func:`pfsdenoise.observe.star.shift_samples`), L the observe
+interpolation between samples, :func:`pfsdenoise.observe.doppler_torch.doppler_shift`), L the observe
 step's sparse LSF ⊗ pixel matrix and E = 10^(−0.4 E(B−V) A_λ) its extinction curve on the
 pixels. Every operator is the :class:`~pfsdenoise.observe.Observer`'s own, so T is the noiseless
 spectrum the simulator makes, up to its flux scale (magnitude and normalization are constants
@@ -26,8 +26,9 @@ import torch
 from pfsdenoise.constants import C_KMS, STELLAR_AXES
 from pfsdenoise.grid.interpolate import corner_weights
 from pfsdenoise.grid.store import Grid
+from pfsdenoise.observe.doppler_torch import doppler_shift
 from pfsdenoise.observe.pipeline import Observer
-from pfsdenoise.observe.star import doppler_samples, shift_samples
+from pfsdenoise.observe.star import doppler_samples
 
 
 def torch_device(device: str) -> torch.device:
@@ -130,13 +131,12 @@ class ForwardModel:
         coeff = weights[:, None] if not gradient else np.concatenate([weights[:, None], grad], 1)
         k = coeff.shape[1]  # value (and the 4 stellar derivatives) per spectrum
         high = self._interpolate(index, coeff).reshape(n, k, self.n_wave)
-        shift = doppler_samples(params[:, 4], self.log_step, self.grid.n_wave)
-        rows = shift_samples(high, shift, out=torch.empty_like(high))
+        shift = torch.from_numpy(doppler_samples(params[:, 4], self.log_step, self.grid.n_wave))
+        rows = doppler_shift(high, shift.to(self.device))
         if gradient:  # d/d(samples) of the value: the difference of the neighbouring shifts
-            whole = np.floor(shift)
+            whole = torch.floor(shift).to(self.device)
             value = high[:, :1]
-            step = shift_samples(value, whole + 1, out=torch.empty_like(value))
-            step -= shift_samples(value, whole, out=torch.empty_like(value))
+            step = doppler_shift(value, whole + 1) - doppler_shift(value, whole)
             dv = 1.0 / (self.log_step * (C_KMS + params[:, 4]))  # d(samples)/d(rv)
             step *= torch.from_numpy(dv.astype(np.float32)).to(self.device)[:, None, None]
             rows = torch.cat([rows, step], dim=1)
