@@ -8,8 +8,9 @@ own fitted σ, and those σ within 15 % of the Cramér–Rao bound.
 
 import numpy as np
 import pytest
-from tempfit_helpers import fit_settings, observe
+from tempfit_helpers import fit_settings, make_grid, observe
 
+from pfsdenoise.grid.store import DamagedGridError, open_grid
 from pfsdenoise.spectrum import SpectrumArrayError
 from pfsdenoise.tempfit.columns import PARAMS
 from pfsdenoise.tempfit.fit import TemplateFitter
@@ -109,7 +110,6 @@ def test_wrong_shapes_raise(fitter, bright):
 
 
 def test_start_in_a_cell_with_a_missing_node_is_flagged(tmp_path, observer, bright):
-    from tempfit_helpers import make_grid
 
     holey = make_grid(tmp_path / "grid", missing=(2, 2, 2, 1))
     fitter = TemplateFitter(holey, observer, fit_settings())
@@ -120,7 +120,7 @@ def test_start_in_a_cell_with_a_missing_node_is_flagged(tmp_path, observer, brig
 
 
 def test_a_star_outside_the_grid_ends_on_its_edge_flagged(tmp_path, observer, bright):
-    from tempfit_helpers import AXES, make_grid
+    from tempfit_helpers import AXES
 
     hot = make_grid(tmp_path / "grid", axes={**AXES, "teff": [5000, 6000]})
     fitter = TemplateFitter(hot, observer, fit_settings())
@@ -128,3 +128,13 @@ def test_a_star_outside_the_grid_ends_on_its_edge_flagged(tmp_path, observer, br
     assert result.status[0] == "ok" and result.at_bound[0]
     assert result.params[0, 0] == 5000.0
     assert not fitter.fit(bright.flux[1:2], bright.sigma[1:2], bright.mask[1:2]).at_bound[0]
+
+
+def test_a_damaged_grid_node_is_refused_before_fitting(tmp_path, observer):
+    make_grid(tmp_path / "g")
+    flux = np.load(tmp_path / "g" / "flux.npy", mmap_mode="r+")
+    flux[1, 2, 0, 1, 100] *= 1.5  # one pixel of one node changed after the grid was written
+    flux.flush()
+    del flux
+    with pytest.raises(DamagedGridError, match=r"flux\.npy: damaged: node \(1, 2, 0, 1\)"):
+        TemplateFitter(open_grid(tmp_path / "g"), observer, fit_settings())

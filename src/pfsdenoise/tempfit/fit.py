@@ -88,6 +88,7 @@ class TemplateFitter:
     """Fits spectra on the observer's pixels with the grid's forward model (module docstring)."""
 
     def __init__(self, grid: Grid, observer: Observer, settings: FitSettings) -> None:
+        grid.check_nodes()  # the model and the scan read every node row: verify them once
         self.settings = settings
         self.device = torch_device(settings.device)
         self.model = ForwardModel(
