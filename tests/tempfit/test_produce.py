@@ -1,6 +1,7 @@
 """Shard-level fits: the oracle's prediction shard and fit table, the downstream fits of a
 method, their summary table, and the method adapter through ``denoise_shard``."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from pfsdenoise.shards import ShardError, read_shard, write_shard
 from pfsdenoise.simulate.chunk import simulate_chunk
 from pfsdenoise.tempfit.columns import NOT_FITTED
 from pfsdenoise.tempfit.method import TemplateFitMethod
-from pfsdenoise.tempfit.produce import fit_method_shards, fit_test_shard
+from pfsdenoise.tempfit.produce import fit_method_shards, fit_test_shard, fit_test_shards
 from pfsdenoise.tempfit.recovery import NOISY, write_downstream
 
 
@@ -68,7 +69,13 @@ def test_downstream_of_a_perfect_denoiser(tmp_path, oracle, test_shard, fitter):
     pred = tmp_path / "perfect.parquet"
     write_predictions(test_shard, pred, ids, test.spectra["flux_true"], None, method="perfect")
     out = tmp_path / "down.parquet"
-    fit_method_shards([test_shard], [pred], [out], fitter, sigma_source="provided", max_spectra=3)
+    index = tmp_path / "index.json"
+    fit_method_shards(
+        [test_shard], [pred], [out], fitter, method="perfect", provenance={"step": "test"},
+        index=index, sigma_source="provided", max_spectra=3,
+    )  # fmt: skip
+    listed = json.loads(index.read_text())
+    assert listed["method"] == "perfect" and [f["path"] for f in listed["fits"]] == [str(out)]
     down = read_shard(out).params
     assert list(down["status"][:3]) == ["ok"] * 3 and list(down["seeded_status"][:3]) == ["ok"] * 3
     np.testing.assert_allclose(down["teff_fit"][:3], test.params["teff"][:3], atol=2.0)
@@ -100,3 +107,33 @@ def test_a_shard_on_other_pixels_is_refused(tmp_path, test_shard, fitter):
     write_shard(other, test.params, test.spectra, test.wave + 1.0)
     with pytest.raises(ShardError, match="forward model observes"):
         fit_test_shard(other, tmp_path / "p.parquet", tmp_path / "f.parquet", fitter)
+
+
+def test_oracle_job_over_chunks_goes_on_past_a_bad_shard_and_indexes_none(
+    tmp_path, test_shard, fitter
+):
+    test = read_shard(test_shard)
+    other = tmp_path / "other.parquet"
+    write_shard(other, test.params, test.spectra, test.wave + 1.0)  # refused: other pixels
+    preds, fits = (
+        [tmp_path / "p0.parquet", tmp_path / "p1.parquet"],
+        [tmp_path / "f0", tmp_path / "f1"],
+    )
+    index = tmp_path / "index.json"
+    with pytest.raises(RuntimeError, match=r"1 of 2 shards failed: .*other\.parquet"):
+        fit_test_shards(
+            [other, test_shard], preds, fits, fitter, provenance=lambda s: {"step": s},
+            index=index, max_spectra=1,
+        )  # fmt: skip
+    assert preds[1].exists() and fits[1].exists()  # the good shard was fitted after the bad one
+    assert not index.exists()  # an index only for a complete job
+
+
+def test_oracle_job_index_lists_its_predictions(tmp_path, test_shard, fitter):
+    preds, fits = [tmp_path / "p.parquet"], [tmp_path / "f.parquet"]
+    index = tmp_path / "index.json"
+    fit_test_shards([test_shard], preds, fits, fitter, provenance=lambda s: {"step": s},
+                    index=index, max_spectra=1)  # fmt: skip
+    listed = json.loads(index.read_text())
+    assert listed["method"] == "tempfit"
+    assert [e["path"] for e in listed["predictions"]] == [str(preds[0])]

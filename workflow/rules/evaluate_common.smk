@@ -54,12 +54,17 @@ def test_shards_of_job(wildcards):
     )
 
 
-def prediction_inputs(wildcards):
-    """What a job reading all predictions of a method depends on: the per-method job's index,
+def predictions_of(method):
+    """What a job reading all predictions of ``method`` depends on: the per-method job's index,
     or the per-chunk prediction files."""
     if PER_METHOD:
-        return [PREDICTION_INDEX.format(method=wildcards.method)]
-    return prediction_paths(wildcards.method)
+        return [PREDICTION_INDEX.format(method=method)]
+    return prediction_paths(method)
+
+
+def prediction_inputs(wildcards):
+    """:func:`predictions_of` the job's ``{method}``."""
+    return predictions_of(wildcards.method)
 
 
 def baseline_inputs(wildcards):

@@ -20,20 +20,29 @@ if set(DOWNSTREAM_METHODS) - set(METHODS):
 SNR_EDGES = EVAL["bins"]["snr"]["edges"]
 TEMPFIT_FITS = f"{RESULTS}/tempfit/fits/{{chunk}}.parquet"
 DOWNSTREAM_FITS = f"{RESULTS}/tempfit/downstream/{{method}}/{{chunk}}.parquet"
+# written last by each downstream job: what the table depends on (one file per method)
+DOWNSTREAM_INDEX = f"{RESULTS}/tempfit/downstream/{{method}}/index.json"
+# the oracle's fit tables come from the prediction jobs of tempfit: their index stands for them
+TEMPFIT_FIT_INPUTS = (
+    [PREDICTION_INDEX.format(method="tempfit")]
+    if PER_METHOD
+    else expand(TEMPFIT_FITS, chunk=list(CHUNKS))
+)
 
 
 rule tempfit:
     input:
-        shard=SHARD.replace("{split}", "test"),
+        test=TEST_INPUT,
         grid=GRID_FILES,
         noise=NOISE_TABLE,
     output:
-        pred=PREDICTION.replace("{method}", "tempfit"),
-        fits=TEMPFIT_FITS,
+        **{k: v.replace("{method}", "tempfit") for k, v in PREDICT_OUTPUTS.items()},
+        predictions=expand(PREDICTION, method="tempfit", chunk=PREDICT_CHUNKS),
+        fits=expand(TEMPFIT_FITS, chunk=PREDICT_CHUNKS),
     log:
-        logs("tempfit/fit/{chunk}.log"),
+        logs(f"tempfit/fit/{PREDICT_JOB}.log"),
     benchmark:
-        benchmarks("tempfit/fit/{chunk}.tsv")
+        benchmarks(f"tempfit/fit/{PREDICT_JOB}.tsv")
     wildcard_constraints:
         chunk=name_regex(list(CHUNKS)),
     conda:
@@ -45,6 +54,7 @@ rule tempfit:
         gpu=TEMPFIT["gpus"],
     params:
         code=script_code("tempfit_fit.py"),
+        shards=test_shards_of_job,
         grid_dir=lambda w, input: os.path.dirname(input.grid[0]),
         observe=config["observe"],
         fit=TEMPFIT_FIT,
@@ -55,12 +65,13 @@ rule tempfit:
 
 rule tempfit_downstream:
     input:
-        test=shard_paths("test"),
-        pred=lambda w: prediction_paths(w.method),
+        test=split_index("test"),
+        pred=prediction_inputs,
         grid=GRID_FILES,
         noise=NOISE_TABLE,
     output:
-        expand(DOWNSTREAM_FITS, method="{method}", chunk=list(CHUNKS)),
+        fits=expand(DOWNSTREAM_FITS, method="{method}", chunk=list(CHUNKS)),
+        index=DOWNSTREAM_INDEX,
     log:
         logs("tempfit/downstream/{method}.log"),
     benchmark:
@@ -76,6 +87,8 @@ rule tempfit_downstream:
         gpu=TEMPFIT["gpus"],
     params:
         code=script_code("tempfit_downstream.py"),
+        test=shard_paths("test"),
+        predictions=lambda w: prediction_paths(w.method),
         grid_dir=lambda w, input: os.path.dirname(input.grid[0]),
         observe=config["observe"],
         fit=TEMPFIT_FIT,
@@ -87,8 +100,8 @@ rule tempfit_downstream:
 
 rule table_downstream:
     input:
-        oracle=expand(TEMPFIT_FITS, chunk=list(CHUNKS)),
-        methods=expand(DOWNSTREAM_FITS, method=DOWNSTREAM_METHODS, chunk=list(CHUNKS)),
+        oracle=TEMPFIT_FIT_INPUTS,
+        methods=expand(DOWNSTREAM_INDEX, method=DOWNSTREAM_METHODS),
     output:
         md=report(
             TABLE.format(stem="downstream", ext="md"),
@@ -107,6 +120,7 @@ rule table_downstream:
         runtime=10,
     params:
         code=script_code("table_downstream.py"),
+        oracle=expand(TEMPFIT_FITS, chunk=list(CHUNKS)),
         methods={
             m: expand(DOWNSTREAM_FITS, method=m, chunk=list(CHUNKS))
             for m in DOWNSTREAM_METHODS
@@ -145,8 +159,8 @@ rule figure_downstream:
 
 rule table_coverage:
     input:
-        test=shard_paths("test"),
-        pred=expand(PREDICTION, method=METHODS, chunk=list(CHUNKS)),
+        test=split_index("test"),
+        pred=[f for m in METHODS for f in predictions_of(m)],
     output:
         md=report(
             TABLE.format(stem="coverage", ext="md"),
@@ -164,6 +178,7 @@ rule table_coverage:
         runtime=10,
     params:
         code=script_code("table_coverage.py"),
+        test=shard_paths("test"),
         preds={m: prediction_paths(m) for m in METHODS},
         edges=SNR_EDGES,
     script:

@@ -7,7 +7,7 @@ from pfsdenoise.provenance import job_record
 setup_logging(snakemake.log[0], code=snakemake.params.code)
 p = snakemake.params
 write_coverage(
-    snakemake.input.test,
+    p.test,
     p.preds,
     snakemake.output.csv,
     snakemake.output.md,

@@ -7,7 +7,7 @@ from pfsdenoise.tempfit.recovery import write_downstream
 setup_logging(snakemake.log[0], code=snakemake.params.code)
 p = snakemake.params
 write_downstream(
-    snakemake.input.oracle,
+    p.oracle,
     p.methods,
     {"md": snakemake.output.md, "csv": snakemake.output.csv, "seeded": snakemake.output.seeded},
     edges=p.edges,

@@ -7,8 +7,6 @@ method that gives an uncertainty (``has_error``) adds the column ``sigma_denoise
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import time
@@ -17,10 +15,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pfsdenoise.atomic import write_text_atomic
 from pfsdenoise.evaluate.baselines import TUNABLE, baseline_function
 from pfsdenoise.evaluate.baselines.pca import load_basis
-from pfsdenoise.evaluate.predictions import write_predictions
+from pfsdenoise.evaluate.predictions import index_entry, write_index, write_predictions
 from pfsdenoise.evaluate.tuning import TunedBaseline, TunedParams, load_params
 from pfsdenoise.shards import iter_shard_batches
 
@@ -138,11 +135,8 @@ def denoise_shards(
             log.error("%s: %s", test_path, exc)
             failed.append(f"{test_path}: {exc}")
             continue
-        text = json.dumps(record, sort_keys=True, default=str)
-        listed.append(
-            {"path": os.fspath(output), "record": hashlib.sha256(text.encode()).hexdigest()}
-        )
+        listed.append(index_entry(output, record))
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(outputs)} shards failed: " + "; ".join(failed))
     if index is not None:
-        write_text_atomic(index, json.dumps({"method": method, "predictions": listed}, indent=1))
+        write_index(index, method, listed)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ import torch
 
 from pfsdenoise.constants import DENOISED_COLUMN, DENOISED_ERR_COLUMN
 from pfsdenoise.evaluate.alignment import check_aligned
-from pfsdenoise.evaluate.predictions import write_predictions
+from pfsdenoise.evaluate.predictions import index_entry, write_index, write_predictions
 from pfsdenoise.shards import ShardError, read_shard, write_shard
 from pfsdenoise.tempfit.columns import NOT_FITTED, PARAMS, SEEDED
 from pfsdenoise.tempfit.fit import STATUSES, FitResult, TemplateFitter
@@ -155,6 +155,49 @@ def fit_test_shard(
     return frame
 
 
+def fit_test_shards(
+    test_paths: Sequence[str | os.PathLike],
+    pred_paths: Sequence[str | os.PathLike],
+    fits_paths: Sequence[str | os.PathLike],
+    fitter: TemplateFitter,
+    *,
+    provenance: Callable[[str], Mapping[str, Any]],
+    index: str | os.PathLike | None = None,
+    **kwargs: Any,
+) -> None:
+    """:func:`fit_test_shard` for each test shard of a job (one, or every chunk's with
+    ``evaluate.predict_jobs: method``), one fitter for all; ``provenance(test_path)`` is each
+    shard's record. A shard that fails does not stop the others; the failures are raised
+    together. ``index``: the prediction index (:func:`.write_index`), written last (the fit
+    tables come from the same job and record, so it stands for them too)."""
+    _check_lengths(test_paths, pred_paths, fits_paths)
+    failed, listed = [], []
+    for test, pred, fits in zip(test_paths, pred_paths, fits_paths, strict=True):
+        record = provenance(os.fspath(test))
+        try:
+            fit_test_shard(test, pred, fits, fitter, provenance=record, **kwargs)
+        except Exception as exc:  # reported below, with the others
+            log.error("%s: %s", test, exc)
+            failed.append(f"{test}: {exc}")
+            continue
+        listed.append(index_entry(pred, record))
+    if failed:
+        raise RuntimeError(
+            f"{len(failed)} of {len(test_paths)} shards failed: " + "; ".join(failed)
+        )
+    if index is not None:
+        write_index(index, "tempfit", listed)
+
+
+def _check_lengths(test_paths, pred_paths, outputs) -> None:
+    """Raise unless there is one prediction and one output per test shard."""
+    if not len(test_paths) == len(pred_paths) == len(outputs):
+        raise ValueError(
+            f"{len(test_paths)} test shards, {len(pred_paths)} predictions, {len(outputs)} "
+            "outputs: one of each per chunk"
+        )
+
+
 def fit_method_shard(
     test_path: str | os.PathLike,
     pred_path: str | os.PathLike,
@@ -218,14 +261,16 @@ def fit_method_shards(
     pred_paths: Sequence[str | os.PathLike],
     outputs: Sequence[str | os.PathLike],
     fitter: TemplateFitter,
+    *,
+    method: str,
+    provenance: Mapping[str, Any],
+    index: str | os.PathLike,
     **kwargs: Any,
 ) -> None:
     """:func:`fit_method_shard` over paired test shards, predictions and outputs (one fitter,
-    built once, for all chunks of a method)."""
-    if not len(test_paths) == len(pred_paths) == len(outputs):
-        raise ValueError(
-            f"{len(test_paths)} test shards, {len(pred_paths)} predictions, {len(outputs)} "
-            "outputs: one of each per chunk"
-        )
+    built once, for all chunks of a method), then the index of the outputs (what the
+    downstream table depends on: one file, not one per chunk)."""
+    _check_lengths(test_paths, pred_paths, outputs)
     for test, pred, out in zip(test_paths, pred_paths, outputs, strict=True):
-        fit_method_shard(test, pred, out, fitter, **kwargs)
+        fit_method_shard(test, pred, out, fitter, provenance=provenance, **kwargs)
+    write_index(index, method, [index_entry(out, provenance) for out in outputs], kind="fits")
