@@ -19,7 +19,9 @@ fit_test_shards(
     threads=snakemake.threads,
     index=snakemake.output.get("index"),
     provenance=lambda shard: job_record(
-        snakemake.rule, p, [shard, *snakemake.input.grid, snakemake.input.noise],
+        snakemake.rule,
+        p,
+        [shard, *snakemake.input.grid, snakemake.input.noise],
         snakemake.wildcards,
-    ),  # fmt: skip
+    ),
 )

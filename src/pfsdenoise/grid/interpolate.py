@@ -84,9 +84,7 @@ def _finish(
     return matrix, complete
 
 
-def corner_weights(
-    grid: Grid, params: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def corner_weights(grid: Grid, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The 2^d corners of each sample's cell with their multilinear weights and gradients.
 
     Returns flat node indices (n, 2^d), weights (n, 2^d) (rows sum to 1) and the derivatives of
