@@ -48,6 +48,11 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/apply.smk"
 
 
+if config["tempfit"]["enabled"]:
+
+    include: "workflow/rules/tempfit.smk"
+
+
 check_code_params(workflow.rules)
 
 

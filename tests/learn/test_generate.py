@@ -16,9 +16,10 @@ from pfsdenoise.denoise.model import load_model
 from pfsdenoise.grid.interpolate import OutOfGridError, interpolate
 from pfsdenoise.grid.store import log_uniform_wave, write_grid
 from pfsdenoise.learn.data import Augmentation, LoaderClock
-from pfsdenoise.learn.generate import doppler_shift, masked_median, open_grid_source
+from pfsdenoise.learn.generate import masked_median, open_grid_source
 from pfsdenoise.learn.testdata import AUGMENT, tiny_spec, train_options, write_toy_shard
 from pfsdenoise.learn.train import train_model
+from pfsdenoise.observe.doppler_torch import doppler_shift
 from pfsdenoise.observe.noise_table import ConditionError, build_noise_table, write_noise_table
 from pfsdenoise.observe.star import doppler_shift as doppler_shift_numpy
 from pfsdenoise.spectrum import masked_median as masked_median_numpy
@@ -93,6 +94,12 @@ def test_torch_doppler_shift_and_median_equal_numpy():
     np.testing.assert_allclose(
         doppler_shift(torch.as_tensor(flux), torch.as_tensor(shifts)).numpy(),
         doppler_shift_numpy(flux, rv, log_step),
+        rtol=1e-5,
+    )
+    stacked = np.stack([flux, 2 * flux], axis=1)  # (n, k, n_samples): each k shifted alike
+    np.testing.assert_allclose(
+        doppler_shift(torch.as_tensor(stacked), torch.as_tensor(shifts)).numpy()[:, 1],
+        2 * doppler_shift_numpy(flux, rv, log_step),
         rtol=1e-5,
     )
     values = rng.normal(size=(30, 9)).astype(np.float32)

@@ -16,7 +16,14 @@ if set(MODEL_NAMES) & (set(BASELINES) | {"all"}):
         f"model names {sorted(set(MODEL_NAMES) & (set(BASELINES) | {'all'}))} clash with "
         "baseline names or 'all'; rename the model in config `train`"
     )
-METHODS = [*MODEL_NAMES, *BASELINES]
+# The template-fit oracle (tempfit.smk) is a method too when enabled; a workflow without the
+# section (the evaluate test harness) has none.
+ORACLES = ["tempfit"] if "tempfit" in config and config["tempfit"]["enabled"] else []
+if set(ORACLES) & (set(MODEL_NAMES) | set(BASELINES)):
+    raise ValueError(
+        "'tempfit' is the template-fit oracle's name; rename the model or baseline"
+    )
+METHODS = [*MODEL_NAMES, *BASELINES, *ORACLES]
 BIN_PARAMS = list(EVAL["bins"])
 # Prediction jobs: one per method and test chunk, or one per method over every chunk
 # (evaluate.predict_jobs: method), which a run with many chunks plans and schedules far faster.
@@ -47,12 +54,17 @@ def test_shards_of_job(wildcards):
     )
 
 
-def prediction_inputs(wildcards):
-    """What a job reading all predictions of a method depends on: the per-method job's index,
+def predictions_of(method):
+    """What a job reading all predictions of ``method`` depends on: the per-method job's index,
     or the per-chunk prediction files."""
     if PER_METHOD:
-        return [PREDICTION_INDEX.format(method=wildcards.method)]
-    return prediction_paths(wildcards.method)
+        return [PREDICTION_INDEX.format(method=method)]
+    return prediction_paths(method)
+
+
+def prediction_inputs(wildcards):
+    """:func:`predictions_of` the job's ``{method}``."""
+    return predictions_of(wildcards.method)
 
 
 def baseline_inputs(wildcards):

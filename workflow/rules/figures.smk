@@ -148,6 +148,7 @@ rule figure_training:
 rule table_comparison:
     input:
         bins=expand(ERRBINS, method=METHODS, param="snr"),
+        errors=expand(ERRORS, method=METHODS if ORACLES else []),
     output:
         csv=report(
             TABLE.format(stem="comparison", ext="csv"),
@@ -175,6 +176,9 @@ rule table_comparison:
         models=MODEL_NAMES,
         baselines=BASELINES,
         bins={m: ERRBINS.format(method=m, param="snr") for m in METHODS},
+        oracle=ORACLES[0] if ORACLES else None,
+        errors={m: ERRORS.format(method=m) for m in METHODS} if ORACLES else {},
+        snr_edges=EVAL["bins"]["snr"]["edges"],
     script:
         "../scripts/table_comparison.py"
 

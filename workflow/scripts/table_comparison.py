@@ -14,5 +14,8 @@ write_comparison(
     baselines=p.baselines,
     metric=p.metric,
     statistic=p.statistic,
+    oracle=p.oracle,
+    error_paths=p.errors,
+    snr_edges=p.snr_edges,
     provenance=job_record(snakemake.rule, p, snakemake.input),
 )

@@ -1,14 +1,12 @@
 """Denoise a test shard with one method and write the prediction shard.
 
 A prediction shard has the test shard's ``spectrum_id`` column in the same order, the spectral
-column ``flux_denoised`` (plus ``sigma_denoised``, the per-pixel uncertainty, for a method that
-``has_error``) and the same wavelength grid; :mod:`.alignment` checks all three.
+column ``flux_denoised`` and the same wavelength grid; :mod:`.alignment` checks all three. A
+method that gives an uncertainty (``has_error``) adds the column ``sigma_denoised``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import time
@@ -16,14 +14,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
-import pandas as pd
 
-from pfsdenoise.atomic import write_text_atomic
-from pfsdenoise.constants import DENOISED_COLUMN, DENOISED_ERR_COLUMN
 from pfsdenoise.evaluate.baselines import TUNABLE, baseline_function
 from pfsdenoise.evaluate.baselines.pca import load_basis
+from pfsdenoise.evaluate.predictions import index_entry, write_index, write_predictions
 from pfsdenoise.evaluate.tuning import TunedBaseline, TunedParams, load_params
-from pfsdenoise.shards import iter_shard_batches, read_metadata, write_shard
+from pfsdenoise.shards import iter_shard_batches
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +27,11 @@ INPUT_COLUMNS = ("spectrum_id", "flux", "sigma", "mask")
 
 
 class Method(Protocol):
-    """A denoising method on normalized arrays: a trained model, a baseline, a template fit."""
+    """A denoising method on normalized arrays: a trained model, a baseline, a template fit.
+
+    One that also gives a per-pixel 1σ sets ``has_error = True`` and has
+    ``denoise_with_error(flux, sigma, mask) -> (flux_hat, sigma_hat)`` (TEAM.md contract).
+    """
 
     def denoise(self, flux: np.ndarray, sigma: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
 
@@ -64,52 +64,45 @@ def denoise_shard(
     batch_size: int,
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, float]:
-    """Denoise every spectrum of ``test_path`` in batches; write ``output`` (with the
-    uncertainty column when the method ``has_error``); return timing."""
+    """Denoise every spectrum of ``test_path`` in batches; write ``output``; return timing.
+
+    A ``denoiser`` with ``has_error`` True is called through ``denoise_with_error`` and its σ̂
+    is written too.
+    """
     with_error = bool(getattr(denoiser, "has_error", False))
     ids: list[np.ndarray] = []
-    columns: dict[str, list[np.ndarray]] = {DENOISED_COLUMN: []}
-    if with_error:
-        columns[DENOISED_ERR_COLUMN] = []
+    preds: list[np.ndarray] = []
+    errs: list[np.ndarray] = []
     elapsed = 0.0
     for batch in iter_shard_batches([test_path], batch_size=batch_size, columns=INPUT_COLUMNS):
-        start = time.perf_counter()
         args = (batch.spectra["flux"], batch.spectra["sigma"], batch.spectra["mask"])
-        outputs = denoiser.denoise_with_error(*args) if with_error else (denoiser.denoise(*args),)
+        start = time.perf_counter()
+        if with_error:
+            pred, err = (np.asarray(a) for a in denoiser.denoise_with_error(*args))
+        else:
+            pred, err = np.asarray(denoiser.denoise(*args)), None
         elapsed += time.perf_counter() - start
-        for name, values in zip(columns, outputs, strict=True):
-            values = np.asarray(values)
-            if values.shape != batch.spectra["flux"].shape:
+        for name, values in (("flux", pred), ("sigma", err)):
+            if values is not None and values.shape != args[0].shape:
                 raise ValueError(
                     f"method {method!r} returned {name} of shape {values.shape} for input "
-                    f"{batch.spectra['flux'].shape}"
+                    f"{args[0].shape}"
                 )
-            columns[name].append(values.astype(np.float32))
         ids.append(np.asarray(batch.params["spectrum_id"], dtype=object))
-    meta = read_metadata(test_path)
+        preds.append(pred.astype(np.float32))
+        if err is not None:
+            errs.append(err.astype(np.float32))
     n = sum(len(i) for i in ids)
-    empty = np.zeros((0, meta["wave"].size), np.float32)
-    spectra = {k: np.concatenate(v) if v else empty for k, v in columns.items()}
-    params = pd.DataFrame(
-        {"spectrum_id": np.concatenate(ids) if ids else np.array([], dtype=object)}
-    )
     rate = n / elapsed if elapsed > 0 else float("nan")
-    units = "normalized (same factor as the test shard's flux)"
-    write_shard(
+    write_predictions(
+        test_path,
         output,
-        params,
-        spectra,
-        meta["wave"],
+        np.concatenate(ids) if ids else np.array([], dtype=object),
+        np.concatenate(preds) if preds else None,
+        (np.concatenate(errs) if errs else None) if with_error else None,
+        method=method,
+        extra={"spectra_per_s": rate},
         provenance=provenance,
-        units={
-            **dict.fromkeys(spectra, units),
-            "wave": meta.get("units", {}).get("wave", "Angstrom (vacuum)"),
-        },
-        extra_metadata={
-            "method": method,
-            "test_shard": os.fspath(test_path),
-            "spectra_per_s": rate,
-        },
     )
     log.info("%s: %d spectra denoised with %s at %.1f spectra/s", output, n, method, rate)
     return {"n": n, "seconds": elapsed, "spectra_per_s": rate}
@@ -142,11 +135,8 @@ def denoise_shards(
             log.error("%s: %s", test_path, exc)
             failed.append(f"{test_path}: {exc}")
             continue
-        text = json.dumps(record, sort_keys=True, default=str)
-        listed.append(
-            {"path": os.fspath(output), "record": hashlib.sha256(text.encode()).hexdigest()}
-        )
+        listed.append(index_entry(output, record))
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(outputs)} shards failed: " + "; ".join(failed))
     if index is not None:
-        write_text_atomic(index, json.dumps({"method": method, "predictions": listed}, indent=1))
+        write_index(index, method, listed)

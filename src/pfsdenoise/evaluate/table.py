@@ -1,4 +1,9 @@
-"""Comparison table of every method per S/N bin (CSV, long form, and Markdown, wide form)."""
+"""Comparison table of every method per S/N bin (CSV, long form, and Markdown, wide form).
+
+With an oracle (the template fit ``tempfit``, issue 15) the table also gives each method's error
+as a multiple of the oracle's, per S/N bin, paired: over the spectra the oracle fitted and
+converged on, so that a subset or a failed fit never compares different spectra.
+"""
 
 from __future__ import annotations
 
@@ -45,14 +50,79 @@ def comparison_table(
     return out
 
 
+def oracle_ratios(
+    errors: Mapping[str, pd.DataFrame],
+    edges: Sequence[float],
+    *,
+    oracle: str,
+    metric: str = "rel_mean",
+) -> pd.DataFrame:
+    """Per (method, S/N bin): mean ``metric`` / the oracle's mean over the same spectra.
+
+    ``errors`` maps each method (the oracle included) to its per-spectrum error table
+    (``spectrum_id``, ``snr``, ``metric``, ``noisy_<metric>``); the noisy input is a method too.
+    """
+    if oracle not in errors:
+        raise KeyError(f"no error table of the oracle {oracle!r}")
+    ref = errors[oracle].set_index("spectrum_id")
+    ref = ref[np.isfinite(ref[metric].to_numpy(dtype=np.float64))]
+    edges = np.asarray(edges, dtype=np.float64)
+    snr = ref["snr"].to_numpy(dtype=np.float64)
+    idx = np.searchsorted(edges, snr, side="right") - 1
+    idx[snr == edges[-1]] = edges.size - 2
+    columns = {NOISY: (oracle, f"noisy_{metric}")}
+    columns.update({m: (m, metric) for m in errors if m != oracle})
+    rows = []
+    for label, (method, column) in columns.items():
+        values = errors[method].set_index("spectrum_id")[column].reindex(ref.index)
+        values = values.to_numpy(dtype=np.float64)
+        for b in range(edges.size - 1):
+            sel = (idx == b) & np.isfinite(values)
+            base = float(ref[metric].to_numpy()[sel].mean()) if sel.any() else np.nan
+            mean = float(values[sel].mean()) if sel.any() else np.nan
+            rows.append(
+                {"method": label, "bin": b, "snr_lo": edges[b], "snr_hi": edges[b + 1],
+                 "n_paired": int(sel.sum()), "oracle_value": base,
+                 "ratio": mean / base if base > 0 else np.nan}
+            )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def ratio_markdown(ratios: pd.DataFrame, methods: Sequence[str], oracle: str) -> str:
+    """Markdown table of :func:`oracle_ratios`: S/N bins × methods."""
+    wide = ratios.pivot(index="bin", columns="method", values="ratio")
+    first = ratios.drop_duplicates("bin").set_index("bin")
+    cols = [m for m in [NOISY, *methods] if m in wide.columns]
+    lines = [
+        f"Ratio of each method's error to `{oracle}`'s (the template-fit oracle, issue 15) on the "
+        f"same spectra: those `{oracle}` fitted and converged on (N).",
+        "",
+        "| S/N bin | N | " + " | ".join(f"{m} / {oracle}" for m in cols) + " |",
+        "|" + "---|" * (len(cols) + 2),
+    ]
+    for b, row in wide.iterrows():
+        lo, hi = first.loc[b, ["snr_lo", "snr_hi"]]
+        n = int(ratios[(ratios["bin"] == b) & (ratios["method"] == NOISY)]["n_paired"].iloc[0])
+        cells = ["—" if not np.isfinite(row[m]) else f"{row[m]:.2f}" for m in cols]
+        lines.append(f"| {lo:g}–{hi:g} | {n} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def markdown_table(
-    long: pd.DataFrame, models: Sequence[str], baselines: Sequence[str], *, scale: float = 100.0
+    long: pd.DataFrame,
+    models: Sequence[str],
+    baselines: Sequence[str],
+    *,
+    oracles: Sequence[str] = (),
+    scale: float = 100.0,
 ) -> str:
     """Wide Markdown table: S/N bins × methods (value × ``scale``, i.e. percent), the best method
-    of each bin in bold, and for each model its ratio to the best baseline (< 1: the model wins)."""
+    of each bin in bold, and for each model its ratio to the best baseline (< 1: the model wins).
+    ``oracles`` (the template fit) get a column but are never the bold winner: they know the
+    grid the spectra came from."""
     wide = long.pivot(index="bin", columns="method", values="value")
     ref = long[long["method"] == NOISY].set_index("bin")
-    methods = [m for m in [NOISY, *baselines, *models] if m in wide.columns]
+    methods = [m for m in [NOISY, *baselines, *models, *oracles] if m in wide.columns]
     header = [
         "S/N bin",
         "N",
@@ -62,7 +132,7 @@ def markdown_table(
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     real_baselines = [b for b in baselines if b in wide.columns and b != "identity"]
     for b, row in wide.iterrows():
-        finite = row[[m for m in methods if m != NOISY]].dropna()
+        finite = row[[m for m in methods if m != NOISY and m not in oracles]].dropna()
         best = finite.idxmin() if len(finite) else None
         lo, hi, count = ref.loc[b, ["snr_lo", "snr_hi", "count"]]
         cells = [f"{lo:g}–{hi:g}", str(int(count))]
@@ -96,18 +166,35 @@ def write_comparison(
     metric: str,
     statistic: str,
     provenance: Mapping[str, Any],
+    oracle: str | None = None,
+    error_paths: Mapping[str, str] | None = None,
+    snr_edges: Sequence[float] | None = None,
 ) -> pd.DataFrame:
     """Read each method's S/N error bins, write the long CSV and the wide Markdown table, each
-    with a provenance sidecar."""
+    with a provenance sidecar. With an ``oracle``, its paired ratios (from the per-spectrum
+    ``error_paths`` and ``snr_edges``) join the CSV as ``ratio_to_oracle`` and the Markdown as a
+    second table."""
     from pfsdenoise.atomic import atomic_path, write_text_atomic
     from pfsdenoise.evaluate.binning import read_errbins
     from pfsdenoise.provenance import write_sidecar
+    from pfsdenoise.shards import read_shard
 
     bins = {m: read_errbins(p) for m, p in bin_paths.items()}
     long = comparison_table(bins, metric=metric, statistic=statistic)
+    oracles = [oracle] if oracle else []
+    text = markdown_table(long, models, baselines, oracles=oracles)
+    if oracle:
+        errors = {m: read_shard(p).params for m, p in (error_paths or {}).items()}
+        ratios = oracle_ratios(errors, snr_edges, oracle=oracle, metric=metric)
+        keep = ratios[["method", "bin", "n_paired", "ratio"]].rename(
+            columns={"ratio": "ratio_to_oracle", "n_paired": "n_paired_oracle"}
+        )
+        long = long.merge(keep, on=["method", "bin"], how="left")
+        long["oracle"] = oracle
+        text += "\n" + ratio_markdown(ratios, [*baselines, *models], oracle)
     with atomic_path(csv_path) as tmp:
         long.to_csv(tmp, index=False)
-    write_text_atomic(md_path, markdown_table(long, models, baselines))
+    write_text_atomic(md_path, text)
     for path in (csv_path, md_path):
         write_sidecar(path, provenance)
     return long

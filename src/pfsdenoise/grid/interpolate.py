@@ -56,8 +56,12 @@ def _as_params(grid: Grid, params: np.ndarray) -> np.ndarray:
     return params
 
 
-def _cell(axis: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lower node index, upper node index and fractional position of each x in its cell."""
+def cell_position(axis: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lower node index, upper node index and fractional position of each x in its cell.
+
+    A value on an inner node lies at t = 0 of the cell above it (the last node: t = 1 of the
+    last cell), so derivatives taken in that cell are one-sided.
+    """
     if len(axis) == 1:
         zero = np.zeros(len(x), dtype=np.int64)
         return zero, zero, np.zeros(len(x))
@@ -80,6 +84,40 @@ def _finish(
     return matrix, complete
 
 
+def corner_weights(grid: Grid, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 2^d corners of each sample's cell with their multilinear weights and gradients.
+
+    Returns flat node indices (n, 2^d), weights (n, 2^d) (rows sum to 1) and the derivatives of
+    the weights with respect to each parameter (n, d, 2^d), in the parameter's own unit: the
+    interpolated spectrum's gradient is ``grad @ node_rows``. Inside a cell the interpolant is a
+    polynomial, so these are exact; on a node they are one-sided (see :func:`cell_position`).
+    """
+    params = _as_params(grid, params)
+    n, n_axes = params.shape
+    cells = []
+    for d, a in enumerate(grid.axis_names):
+        axis = grid.axes[a]
+        lo, hi, t = cell_position(axis, params[:, d])
+        width = axis[hi] - axis[lo]
+        slope = np.divide(1.0, width, out=np.zeros(n), where=width > 0)  # 1-node axis: flat
+        cells.append((lo, hi, t, slope))
+    index = np.empty((n, 2**n_axes), dtype=np.int64)
+    weights = np.ones((n, 2**n_axes))
+    grad = np.ones((n, n_axes, 2**n_axes))
+    for corner in range(2**n_axes):
+        nodes = []
+        for d, (lo, hi, t, slope) in enumerate(cells):
+            upper = (corner >> d) & 1
+            nodes.append(hi if upper else lo)
+            factor = t if upper else 1.0 - t
+            weights[:, corner] *= factor
+            grad[:, :d, corner] *= factor[:, None]
+            grad[:, d + 1 :, corner] *= factor[:, None]
+            grad[:, d, corner] *= slope if upper else -slope
+        index[:, corner] = np.ravel_multi_index(nodes, grid.shape)
+    return index, weights, grad
+
+
 def linear_weights(grid: Grid, params: np.ndarray) -> tuple[sp.csr_array, np.ndarray]:
     """Multilinear weights over the 2^4 corners of each sample's cell, and completeness.
 
@@ -87,20 +125,10 @@ def linear_weights(grid: Grid, params: np.ndarray) -> tuple[sp.csr_array, np.nda
     sample on a node has a single weight 1 and is reproduced exactly) and a bool (n,) array,
     False where a corner with non-zero weight is a missing node.
     """
-    params = _as_params(grid, params)
-    n, n_axes = params.shape
-    cells = [_cell(grid.axes[a], params[:, d]) for d, a in enumerate(grid.axis_names)]
-    rows, cols, weights = [], [], []
-    for corner in range(2**n_axes):
-        index, weight = [], np.ones(n)
-        for d, (lo, hi, t) in enumerate(cells):
-            upper = (corner >> d) & 1
-            index.append(hi if upper else lo)
-            weight = weight * (t if upper else 1.0 - t)
-        rows.append(np.arange(n))
-        cols.append(np.ravel_multi_index(index, grid.shape))
-        weights.append(weight)
-    return _finish(grid, np.concatenate(rows), np.concatenate(cols), np.concatenate(weights), n)
+    index, weights, _ = corner_weights(grid, params)
+    n, n_corners = index.shape
+    rows = np.repeat(np.arange(n), n_corners)
+    return _finish(grid, rows, index.reshape(-1), weights.reshape(-1), n)
 
 
 def spline_weights(
@@ -136,7 +164,7 @@ def spline_weights(
         index = list(nearest[i])
         index[k] = slice(None)
         line_valid = grid.valid[tuple(index)]
-        lo, hi, t = (v[0] for v in _cell(axis, params[i, [k]]))
+        lo, hi, t = (v[0] for v in cell_position(axis, params[i, [k]]))
         if not (line_valid[lo] and line_valid[hi]):
             complete[i] = False
             start, stop = lo, hi + 1  # weights below then reach a missing node
@@ -261,7 +289,7 @@ def cell_order(grid: Grid, params: np.ndarray) -> np.ndarray:
     """A permutation of ``params`` (n, 4) that puts samples of the same grid cell together, so
     that batches taken in this order share their nodes (:func:`weighted_rows`)."""
     params = _as_params(grid, params)
-    cells = [_cell(grid.axes[a], params[:, d])[0] for d, a in enumerate(grid.axis_names)]
+    cells = [cell_position(grid.axes[a], params[:, d])[0] for d, a in enumerate(grid.axis_names)]
     return np.lexsort(cells[::-1])
 
 

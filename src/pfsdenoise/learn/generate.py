@@ -30,13 +30,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from pfsdenoise.constants import C_KMS, STELLAR_AXES
+from pfsdenoise.constants import STELLAR_AXES
 from pfsdenoise.grid.interpolate import linear_weights, padded_weights, require_complete
 from pfsdenoise.grid.store import Grid, open_grid
 from pfsdenoise.learn.data import Augmentation, Batch, LoaderClock, rank_rows
 from pfsdenoise.learn.device_augment import DeviceAugmenter, StagedBatch
+from pfsdenoise.observe.doppler_torch import doppler_shift
 from pfsdenoise.observe.noise_table import FLUX_UNIT, NoiseTerms
 from pfsdenoise.observe.pipeline import Observer
+from pfsdenoise.observe.star import doppler_samples
 from pfsdenoise.seeding import derive_seed
 from pfsdenoise.simulate.chunk import chunk_parameters
 from pfsdenoise.simulate.produce import chunk_ranges, chunk_sampling
@@ -78,7 +80,7 @@ class TorchObserver:
         model = torch.zeros((len(stellar), self.flux.shape[1]), device=self.device)
         for corner in range(nodes.shape[1]):
             model += node_weights[:, corner, None] * self.flux[nodes[:, corner]]
-        shifts = np.log1p(np.asarray(params["rv"], dtype=np.float64) / C_KMS) / self.grid.log_step
+        shifts = doppler_samples(params["rv"], self.grid.log_step, self.grid.n_wave)
         shifted = doppler_shift(model, torch.as_tensor(shifts).to(self.device))
         both = torch.zeros((len(stellar), self.n_out), dtype=torch.float32, device=self.device)
         for start, stop, lo, hi, block in self.blocks:
@@ -136,18 +138,6 @@ class TorchObserver:
                 f"{float(norm[row])}; the spectrum is too faint for median normalization"
             )
         return flux_true / norm[:, None], sigma / norm[:, None]
-
-
-def doppler_shift(flux: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
-    """:func:`pfsdenoise.observe.star.doppler_shift` by ``shifts`` samples (per row), by
-    gathering: out[k] = (1 − φ) f[k − m] + φ f[k − m − 1], indices clamped to the edges."""
-    n = flux.shape[1]
-    m = torch.floor(shifts)
-    phi = (shifts - m).to(flux.dtype)[:, None]
-    k = torch.arange(n, device=flux.device)[None, :] - m.to(torch.int64)[:, None]
-    lo = flux.gather(1, k.clamp(0, n - 1))
-    hi = flux.gather(1, (k - 1).clamp(0, n - 1))
-    return (1 - phi) * lo + phi * hi
 
 
 def masked_median(values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:

@@ -176,3 +176,13 @@ def pixel_matrix(
         (resp[inside], (cols[inside], rows[inside])), shape=(inst.n_pix, sample_nm.size)
     )
     return m.tocsr()
+
+
+def grid_pixel_matrix(
+    inst: Instrument, kernel: KernelTable, wave_aa: np.ndarray, log_step: float
+) -> sp.csr_matrix:
+    """The (n_pix, n_wave) LSF ⊗ pixel matrix from a log-uniform model grid [vacuum Å] to the
+    pixels of ``inst``: flux density in, mean flux density per pixel out (:func:`pixel_matrix`
+    with each sample weighted by its width, λ Δln λ, over the pixel width)."""
+    widths = wave_aa * log_step / (inst.dl_nm * 10)
+    return pixel_matrix(inst, kernel, wave_aa / 10, widths)

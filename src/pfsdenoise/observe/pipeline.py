@@ -21,7 +21,7 @@ import numpy as np
 from pfsdenoise.constants import C_KMS
 from pfsdenoise.observe.banded import BandedMatrix
 from pfsdenoise.observe.instrument import Instrument
-from pfsdenoise.observe.lsf import KernelTable, pixel_matrix
+from pfsdenoise.observe.lsf import KernelTable, grid_pixel_matrix
 from pfsdenoise.observe.noise_table import FLUX_UNIT, Conditions, NoiseTable, NoiseTerms
 from pfsdenoise.observe.star import (
     MagnitudeScaler,
@@ -69,8 +69,8 @@ class Observer:
                 f"arm with its LSF window needs {need[0]:.1f}-{need[1]:.1f} Å"
             )
         self._need = need
-        widths = self.wave_aa * self.log_step / (self.inst.dl_nm * 10)
-        self.matrix = pixel_matrix(self.inst, kernel, self.wave_aa / 10, widths)
+        self.kernel = kernel
+        self.matrix = grid_pixel_matrix(self.inst, kernel, self.wave_aa, self.log_step)
         law, r_v = observe["extinction_law"], float(observe["r_v"])
         self.pix_ext = extinction_curve(self.pix_aa, law, r_v)
         # 10^(−0.4 E(B−V) A_λ) = exp(E(B−V) · (−0.4 ln 10 A_λ))

@@ -17,6 +17,17 @@ AB_ZERO_FNU = 3.631e-20  # erg s⁻¹ cm⁻² Hz⁻¹ (AB magnitude 0)
 _LAWS = {"ccm89": extinction.ccm89, "odonnell94": extinction.odonnell94}
 
 
+def doppler_samples(rv_kms: np.ndarray, log_step: float, n_samples: int) -> np.ndarray:
+    """Doppler shift in samples of a log-uniform grid, ln(1 + rv/c) / Δln λ, float64.
+
+    Raises if a shift leaves fewer than two samples of a grid of ``n_samples``.
+    """
+    shifts = np.log1p(np.asarray(rv_kms, dtype=np.float64) / C_KMS) / log_step
+    if np.any(~(np.abs(shifts) <= n_samples - 2)):
+        raise ValueError(f"Doppler shift of {np.max(np.abs(shifts)):.0f} samples exceeds the grid")
+    return shifts
+
+
 def doppler_shift(flux: np.ndarray, rv_kms: np.ndarray, log_step: float) -> np.ndarray:
     """Shift spectra on a log-uniform grid by ``rv_kms`` (λ_obs = λ (1 + rv/c)).
 
@@ -28,9 +39,7 @@ def doppler_shift(flux: np.ndarray, rv_kms: np.ndarray, log_step: float) -> np.n
     flux = np.asarray(flux)
     n_spec, n = flux.shape
     out = np.empty((n_spec, n), dtype=flux.dtype)
-    shifts = np.log1p(np.asarray(rv_kms, dtype=np.float64) / C_KMS) / log_step
-    if np.any(np.abs(shifts) > n - 2):
-        raise ValueError(f"Doppler shift of {np.max(np.abs(shifts)):.0f} samples exceeds the grid")
+    shifts = doppler_samples(rv_kms, log_step, n)
     scratch = np.empty(n, dtype=flux.dtype)
     for row, s in enumerate(shifts):
         m = int(np.floor(s))

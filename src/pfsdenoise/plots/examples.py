@@ -16,6 +16,8 @@ CA2_VACUUM = (8500.36, 8544.44, 8664.52)
 
 def pick_examples(errors: pd.DataFrame, quantiles: Sequence[float]) -> list[str]:
     """``spectrum_id`` of the spectra whose S/N is closest to each S/N quantile of the table."""
+    if "rel_mean" in errors:  # a method that left spectra out (tempfit's failed fits): skip them
+        errors = errors[np.isfinite(errors["rel_mean"].to_numpy(dtype=float))]
     if errors.empty:
         raise ValueError("no spectra in the error table to pick examples from")
     snr = errors["snr"].to_numpy(dtype=float)
