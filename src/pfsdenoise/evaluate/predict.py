@@ -17,7 +17,7 @@ import numpy as np
 
 from pfsdenoise.evaluate.baselines import TUNABLE, baseline_function
 from pfsdenoise.evaluate.baselines.pca import load_basis
-from pfsdenoise.evaluate.predictions import index_entry, write_index, write_predictions
+from pfsdenoise.evaluate.predictions import for_each_shard, write_predictions
 from pfsdenoise.evaluate.tuning import TunedBaseline, TunedParams, load_params
 from pfsdenoise.shards import iter_shard_batches
 
@@ -123,20 +123,12 @@ def denoise_shards(
     record. A shard that fails does not stop the others; the failures are raised together.
     ``index``: a JSON file listing the outputs with their records' hashes, written last (what
     the jobs that read every prediction depend on: it changes whenever one of them does)."""
-    failed, listed = [], []
-    for test_path, output in zip(test_paths, outputs, strict=True):
-        record = provenance(os.fspath(test_path))
-        try:
-            denoise_shard(
-                test_path, output, denoiser, method=method, batch_size=batch_size,
-                provenance=record,
-            )  # fmt: skip
-        except Exception as exc:  # reported below, with the others
-            log.error("%s: %s", test_path, exc)
-            failed.append(f"{test_path}: {exc}")
-            continue
-        listed.append(index_entry(output, record))
-    if failed:
-        raise RuntimeError(f"{len(failed)} of {len(outputs)} shards failed: " + "; ".join(failed))
-    if index is not None:
-        write_index(index, method, listed)
+
+    def work(test_path: str, output: str, record: Mapping[str, Any]) -> None:
+        denoise_shard(
+            test_path, output, denoiser, method=method, batch_size=batch_size, provenance=record
+        )
+
+    for_each_shard(
+        list(zip(test_paths, outputs, strict=True)), work, provenance, method=method, index=index
+    )

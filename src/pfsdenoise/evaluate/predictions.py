@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,8 @@ import pandas as pd
 from pfsdenoise.atomic import write_text_atomic
 from pfsdenoise.constants import DENOISED_COLUMN, DENOISED_ERR_COLUMN
 from pfsdenoise.shards import read_metadata, write_shard
+
+log = logging.getLogger(__name__)
 
 
 def write_predictions(
@@ -71,3 +74,32 @@ def write_index(
 ) -> None:
     """Write the index of a method's outputs (:func:`index_entry` each) under ``kind``."""
     write_text_atomic(path, json.dumps({"method": method, kind: list(entries)}, indent=1))
+
+
+def for_each_shard(
+    items: Sequence[tuple[Any, ...]],
+    work: Callable[..., object],
+    provenance: Callable[[str], Mapping[str, Any]],
+    *,
+    method: str,
+    index: str | os.PathLike | None,
+) -> None:
+    """``work(*item, record)`` for each item ``(test_path, output, ...)`` of a job, with
+    ``provenance(test_path)`` as the record; then the ``index`` of the outputs (second elements).
+
+    A shard that fails does not stop the others (a batch with one bad file still does the
+    rest); the failures are raised together, and no index is written then."""
+    failed, listed = [], []
+    for item in items:
+        record = provenance(os.fspath(item[0]))
+        try:
+            work(*item, record)
+        except Exception as exc:  # reported below, with the others
+            log.error("%s: %s", item[0], exc)
+            failed.append(f"{item[0]}: {exc}")
+            continue
+        listed.append(index_entry(item[1], record))
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(items)} shards failed: " + "; ".join(failed))
+    if index is not None:
+        write_index(index, method, listed)

@@ -24,7 +24,12 @@ import torch
 
 from pfsdenoise.constants import DENOISED_COLUMN, DENOISED_ERR_COLUMN
 from pfsdenoise.evaluate.alignment import check_aligned
-from pfsdenoise.evaluate.predictions import index_entry, write_index, write_predictions
+from pfsdenoise.evaluate.predictions import (
+    for_each_shard,
+    index_entry,
+    write_index,
+    write_predictions,
+)
 from pfsdenoise.shards import ShardError, read_shard, write_shard
 from pfsdenoise.tempfit.columns import NOT_FITTED, PARAMS, SEEDED
 from pfsdenoise.tempfit.fit import STATUSES, FitResult, TemplateFitter
@@ -171,22 +176,12 @@ def fit_test_shards(
     together. ``index``: the prediction index (:func:`.write_index`), written last (the fit
     tables come from the same job and record, so it stands for them too)."""
     _check_lengths(test_paths, pred_paths, fits_paths)
-    failed, listed = [], []
-    for test, pred, fits in zip(test_paths, pred_paths, fits_paths, strict=True):
-        record = provenance(os.fspath(test))
-        try:
-            fit_test_shard(test, pred, fits, fitter, provenance=record, **kwargs)
-        except Exception as exc:  # reported below, with the others
-            log.error("%s: %s", test, exc)
-            failed.append(f"{test}: {exc}")
-            continue
-        listed.append(index_entry(pred, record))
-    if failed:
-        raise RuntimeError(
-            f"{len(failed)} of {len(test_paths)} shards failed: " + "; ".join(failed)
-        )
-    if index is not None:
-        write_index(index, "tempfit", listed)
+
+    def work(test: str, pred: str, fits: str, record: Mapping[str, Any]) -> None:
+        fit_test_shard(test, pred, fits, fitter, provenance=record, **kwargs)
+
+    items = list(zip(test_paths, pred_paths, fits_paths, strict=True))
+    for_each_shard(items, work, provenance, method="tempfit", index=index)
 
 
 def _check_lengths(test_paths, pred_paths, outputs) -> None:
