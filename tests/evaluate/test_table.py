@@ -63,3 +63,4 @@ def test_oracle_is_never_the_bold_winner():
     md = markdown_table(comparison_table(bins), [], ["pca"], oracles=["tempfit"])
     low = next(line for line in md.splitlines() if line.startswith("| 0–10"))
     assert "**4**" in low and "| 1 |" in low
+    assert "`tempfit` not ranked" in md  # the caption says why the lowest value is not bold

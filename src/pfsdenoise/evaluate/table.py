@@ -149,9 +149,17 @@ def markdown_table(
     metric = long.attrs.get("metric", "rel_mean")
     statistic = long.attrs.get("statistic", "mean")
     lines.append("")
+    unranked = [m for m in oracles if m in wide.columns]
+    not_ranked = (
+        f" ({', '.join(f'`{m}`' for m in unranked)} not ranked: it fits the grid the spectra "
+        "came from)"
+        if unranked
+        else ""
+    )
     lines.append(
         f"Values: {statistic} over the spectra of each bin of the per-spectrum `{metric}` "
-        f"(relative error, ×{scale:g}, i.e. percent); bold = lowest in the bin; — = empty bin."
+        f"(relative error, ×{scale:g}, i.e. percent); bold = lowest in the bin{not_ranked}; "
+        "— = empty bin."
     )
     return "\n".join(lines) + "\n"
 
