@@ -1,7 +1,7 @@
 """Snakemake adapter: the downstream figure (recovered RV and parameters vs S/N)."""
 
 from pfsdenoise.logs import setup_logging
-from pfsdenoise.plots.files import downstream_files
+from pfsdenoise.plots.downstream import downstream_files
 from pfsdenoise.provenance import job_record
 
 setup_logging(snakemake.log[0], code=snakemake.params.code)

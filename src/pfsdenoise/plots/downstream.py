@@ -3,14 +3,16 @@ against the Cramér–Rao bound of the noisy data."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from pfsdenoise.plots.errors import _log_snr_axis
-from pfsdenoise.plots.style import NOISY_STYLE, method_colours
+from pfsdenoise.plots.style import NOISY_STYLE, method_colours, save_figure
 from pfsdenoise.tempfit.recovery import NOISY, REPORTED
 
 PANEL_LABELS = {"rv": "RV scatter [km/s]", "teff": r"$T_\mathrm{eff}$ scatter [K]",
@@ -49,3 +51,15 @@ def recovery_figure(
         ax.set_ylabel(PANEL_LABELS.get(p, p))
     axes[0].legend(fontsize="small", ncols=2)
     return fig
+
+
+def downstream_files(
+    recovery_csv: str,
+    outputs: Sequence[str | os.PathLike],
+    *,
+    options: Mapping[str, Any],
+    provenance: Mapping[str, Any],
+) -> None:
+    """Recovered RV and parameters: robust scatter vs S/N against the Cramér–Rao bound."""
+    fig = recovery_figure(pd.read_csv(recovery_csv), width=options["width"])
+    save_figure(fig, outputs, provenance=provenance, dpi=options["dpi"])

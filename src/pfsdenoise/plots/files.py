@@ -16,7 +16,6 @@ import pandas as pd
 from pfsdenoise.constants import DENOISED_COLUMN
 from pfsdenoise.evaluate.binning import read_errbins
 from pfsdenoise.plots import FIG1_PARAMS
-from pfsdenoise.plots.downstream import recovery_figure
 from pfsdenoise.plots.errors import fig1, ratio_vs_snr
 from pfsdenoise.plots.examples import example_spectra, pick_examples
 from pfsdenoise.plots.style import save_figure
@@ -130,16 +129,4 @@ def training_files(
 ) -> None:
     """Training curves of one model."""
     fig = training_curves(pd.read_csv(history_path), model=model, width=options["width"] * 0.8)
-    save_figure(fig, outputs, provenance=provenance, dpi=options["dpi"])
-
-
-def downstream_files(
-    recovery_csv: str,
-    outputs: Paths,
-    *,
-    options: Mapping[str, Any],
-    provenance: Mapping[str, Any],
-) -> None:
-    """Recovered RV and parameters: robust scatter vs S/N against the Cramér–Rao bound."""
-    fig = recovery_figure(pd.read_csv(recovery_csv), width=options["width"])
     save_figure(fig, outputs, provenance=provenance, dpi=options["dpi"])
