@@ -113,6 +113,13 @@ def to_json(record: Mapping[str, Any]) -> str:
     return json.dumps(record, indent=2, sort_keys=True, default=json_default)
 
 
+def record_digest(record: Mapping[str, Any]) -> str:
+    """sha256 (hex) of a record's sorted-key JSON: what an index lists for an output, so that
+    the index changes exactly when one of its outputs' config, seed, code or inputs does."""
+    text = json.dumps(record, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def json_default(obj: Any) -> Any:
     """JSON encoding of numpy values and paths (``json.dumps(default=...)``)."""
     if hasattr(obj, "tolist"):

@@ -12,14 +12,13 @@ The shard paths themselves reach the readers through their rules' ``params``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pfsdenoise.atomic import write_text_atomic
-from pfsdenoise.provenance import file_checksum, read_record, write_sidecar
+from pfsdenoise.provenance import file_checksum, read_record, record_digest, write_sidecar
 
 
 def write_shard_index(
@@ -34,8 +33,6 @@ def write_shard_index(
         if record is None:  # a shard made outside the workflow: its content identifies it
             entries.append({"path": os.fspath(path), "checksum": file_checksum(path)})
             continue
-        text = json.dumps(record, sort_keys=True, default=str)
-        entries.append({"path": os.fspath(path),
-                        "record": hashlib.sha256(text.encode()).hexdigest()[:16]})  # fmt: skip
+        entries.append({"path": os.fspath(path), "record": record_digest(record)[:16]})
     write_text_atomic(output, json.dumps({"shards": entries}, indent=1) + "\n")
     write_sidecar(output, provenance)

@@ -11,7 +11,6 @@ every prediction of a method depend on that one file (docs/scale.md).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ import pandas as pd
 
 from pfsdenoise.atomic import write_text_atomic
 from pfsdenoise.constants import DENOISED_COLUMN, DENOISED_ERR_COLUMN
+from pfsdenoise.provenance import record_digest
 from pfsdenoise.shards import read_metadata, write_shard
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,7 @@ def write_predictions(
 
 def index_entry(output: str | os.PathLike, record: Mapping[str, Any]) -> dict[str, str]:
     """One line of an index: an output's path and the hash of its provenance record."""
-    text = json.dumps(record, sort_keys=True, default=str)
-    return {"path": os.fspath(output), "record": hashlib.sha256(text.encode()).hexdigest()}
+    return {"path": os.fspath(output), "record": record_digest(record)}
 
 
 def write_index(
