@@ -40,7 +40,7 @@ from pfsdenoise.constants import STELLAR_AXES  # noqa: E402
 from pfsdenoise.grid.interpolate import interpolate, linear_weights  # noqa: E402
 from pfsdenoise.grid.store import log_uniform_wave, open_grid, write_grid  # noqa: E402
 from pfsdenoise.observe.noise_table import build_noise_table, write_noise_table  # noqa: E402
-from pfsdenoise.observe.pipeline import Observer  # noqa: E402
+from pfsdenoise.observe.pipeline import Observation, Observer  # noqa: E402
 from pfsdenoise.simulate.chunk import observe_spectra  # noqa: E402
 from pfsdenoise.simulate.sampling import sample_parameters  # noqa: E402
 
@@ -153,9 +153,9 @@ def main() -> None:
             pix = reference_optics(observer, model, params["rv"][i], sigma_samples)
             one = {k: v[i : i + 1] for k, v in params.items()}
             observer.mags.maggies(model[None, :], one["ebv"])  # magnitude integral, as above
-            observer._finish(
-                pix[None, :], pix[None, :], np.ones((1, pix.size)), np.zeros((1, pix.size), bool)
-            )
+            done = Observation.empty(1, pix.size)  # the normalization, as above
+            done.flux[:], done.sigma[:], done.mask[:] = pix, 1.0, False
+            observer._normalize(pix[None, :].astype(np.float32), done)
         slow = n / (time.process_time() - t0)
         print(
             f"{'specutils/astropy per spectrum (reference 2)':<52} {slow:>10.1f} {slow / bound:>9.4f}"

@@ -13,10 +13,11 @@ import scipy.sparse as sp
 from pfsdenoise.constants import C_KMS, STELLAR_AXES
 from pfsdenoise.grid.interpolate import cell_order, interpolate, linear_weights, weighted_rows
 from pfsdenoise.observe.banded import BandedMatrix
+from pfsdenoise.observe.kernels import etc_sigma_and_mask
 from pfsdenoise.observe.noise_table import Conditions, NoiseTable
 from pfsdenoise.observe.pipeline import Observer
 from pfsdenoise.observe.sky import moon_brightness_components
-from pfsdenoise.observe.star import doppler_shift
+from pfsdenoise.observe.star import MagnitudeScaler, doppler_shift
 from pfsdenoise.simulate.chunk import observe_spectra
 from pfsdenoise.simulate.sampling import sample_parameters
 from pfsdenoise.spectrum import masked_median
@@ -82,6 +83,42 @@ def test_doppler_shift_is_linear_interpolation_with_repeated_edges(wave):
     k = np.arange(500)
     for f, s, o in zip(flux, shifts, out, strict=True):
         np.testing.assert_allclose(o, np.interp(k - s, k, f), rtol=1e-6)
+
+
+def test_filter_bin_integrals_equal_the_binning_matrix_product(wave):
+    scaler = MagnitudeScaler(wave, "hsc2017-i", "ccm89", 3.1)
+    flux = np.random.default_rng(8).random((4, wave.size)).astype(np.float32)
+    expected = flux.astype(np.float64) @ scaler.binning.T.toarray()
+    np.testing.assert_allclose(scaler.bin_integrals(flux), expected, rtol=1e-12)
+    odd = MagnitudeScaler(wave, "hsc2017-i", "ccm89", 3.1, bin_size=7)  # a short last bin
+    expected = flux.astype(np.float64) @ odd.binning.T.toarray()
+    np.testing.assert_allclose(odd.bin_integrals(flux), expected, rtol=1e-12)
+
+
+def test_sigma_and_mask_kernel_follows_the_etc_expressions():
+    """σ = √(N (f·conv + B)) / (N conv), 0 where undefined; masked where σ is undefined, conv ≤ 0
+    or B above the ratio × its median: the compiled pass against the numpy expressions."""
+    rng = np.random.default_rng(9)
+    n, m = 5, 300
+    flux = rng.uniform(-1, 50, (n, m)).astype(np.float32)
+    conv = rng.uniform(0.5, 3, (n, m)).astype(np.float32)
+    conv[0, :7] = 0.0
+    conv[1, 3] = -1.0
+    background = rng.uniform(1, 10, (n, m)).astype(np.float32)
+    background[2, 10:20] = 500.0
+    flux[3, 5] = -1e4  # negative variance: σ undefined
+    n_exp = np.array([1, 2, 3, 4, 5], dtype=np.float32)
+    median = np.median(background, axis=1).astype(np.float32)
+    sigma, mask = np.empty_like(flux), np.empty(flux.shape, dtype=bool)
+    etc_sigma_and_mask(flux, conv, background, n_exp, median, np.float32(20), sigma, mask)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.sqrt((flux * conv + background) * n_exp[:, None]) / (n_exp[:, None] * conv)
+    undefined = ~np.isfinite(expected)
+    np.testing.assert_array_equal(sigma, np.where(undefined, 0, expected))
+    expected_mask = undefined | (conv <= 0) | (background / median[:, None] > 20)
+    np.testing.assert_array_equal(mask, expected_mask)
+    assert mask[0, :7].all() and mask[1, 3] and mask[2, 10:20].all() and mask[3, 5]
+    assert not mask[4].any()
 
 
 def test_cell_ordered_interpolation_equals_the_sparse_product(grid):
@@ -151,14 +188,15 @@ def test_chunk_path_equals_observing_the_batches_in_order(grid, noise_table, con
     fast = observe_spectra(grid, observer, params, np.random.default_rng(5), 10)
     stellar = np.column_stack([params[a] for a in STELLAR_AXES])
     rng = np.random.default_rng(5)
-    for k, start in enumerate(range(0, 24, 10)):
+    for start in range(0, 24, 10):
         sl = slice(start, start + 10)
         plain = observer.observe(
             interpolate(grid, stellar[sl]), {p: v[sl] for p, v in params.items()}, rng
         )
-        np.testing.assert_array_equal(fast[k].mask, plain.mask)
+        part = fast.rows(sl)
+        np.testing.assert_array_equal(part.mask, plain.mask)
         for name in ("flux_true", "sigma", "snr", "norm"):
-            np.testing.assert_allclose(getattr(fast[k], name), getattr(plain, name), rtol=RTOL)
+            np.testing.assert_allclose(getattr(part, name), getattr(plain, name), rtol=RTOL)
         np.testing.assert_allclose(
-            fast[k].flux, plain.flux, rtol=RTOL, atol=RTOL * float(plain.sigma.max())
+            part.flux, plain.flux, rtol=RTOL, atol=RTOL * float(plain.sigma.max())
         )

@@ -227,27 +227,41 @@ def apply_weights(
     *,
     array: Literal["flux", "continuum"] = "flux",
     on_hole: OnHole = "raise",
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Spectra = weights @ node rows; incomplete rows raise or become NaN (``on_hole``)."""
+    """Spectra = weights @ node rows; incomplete rows raise or become NaN (``on_hole``).
+    ``out``: a float32 (n, n_wave) array to write into (see :func:`weighted_rows`)."""
     if on_hole == "raise":
         require_complete(grid, complete)
     data = grid.flux if array == "flux" else grid.continuum
     if data is None:
         raise ValueError(f"grid {grid.path} stores no continuum")
     grid.check_nodes(matrix.indices, array)  # the rows used, verified on first use
-    out = weighted_rows(matrix, data.reshape(-1, grid.n_wave))
+    out = weighted_rows(matrix, data.reshape(-1, grid.n_wave), out=out)
     out[~complete] = np.nan
     return out
 
 
-def weighted_rows(matrix: sp.csr_array, rows: np.ndarray) -> np.ndarray:
+def weighted_rows(
+    matrix: sp.csr_array, rows: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
     """``matrix @ rows`` as float32, one dense product per group of samples that share their
     nodes (the same grid cell): each group reads its node rows once, and the product runs at
     the BLAS rate instead of one sparse row update per weight (3-4x faster when samples share
-    cells; :func:`cell_order` sorts a set of samples so that batches of it do)."""
+    cells; :func:`cell_order` sorts a set of samples so that batches of it do).
+
+    ``out`` (float32, C-contiguous, (n, rows.shape[1])) is written and returned: a caller that
+    makes batch after batch reuses one buffer instead of mapping fresh pages for each (a batch
+    of 256 spectra at R = 50000 is 32 MB, above the allocator's reuse threshold)."""
     keys, weights = padded_weights(matrix)
     n = len(keys)
-    out = np.empty((n, rows.shape[1]), dtype=np.float32)
+    shape = (n, rows.shape[1])
+    if out is None:
+        out = np.empty(shape, dtype=np.float32)
+    elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise ValueError(
+            f"out must be a C-contiguous float32 {shape} array, got {out.dtype} {out.shape}"
+        )
     out[(keys < 0).all(axis=1)] = 0.0
     if keys.shape[1] == 0:
         return out
@@ -299,13 +313,15 @@ def interpolate(
     *,
     array: Literal["flux", "continuum"] = "flux",
     on_hole: OnHole = "raise",
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Multilinear interpolation: (n, 4) parameters in ``grid.axis_names`` order -> (n, n_wave)
     float32 spectra. Exact at nodes. Raises :class:`OutOfGridError` outside the axes and
     :class:`GridHoleError` where a cell touches a missing node (or gives NaN: ``on_hole="nan"``).
+    ``out``: an array to write into (:func:`weighted_rows`).
     """
     matrix, complete = linear_weights(grid, params)
-    return apply_weights(grid, matrix, complete, array=array, on_hole=on_hole)
+    return apply_weights(grid, matrix, complete, array=array, on_hole=on_hole, out=out)
 
 
 def interpolate_spline(

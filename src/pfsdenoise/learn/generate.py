@@ -1,8 +1,8 @@
 """Training straight from the grid: every batch made fresh on the training device.
 
 The simulator's own operators, ported to torch without copying their tables: the interpolation
-weights (:func:`pfsdenoise.grid.interpolate.linear_weights`), the dense blocks of the LSF ⊗ pixel
-and filter matrices (:attr:`pfsdenoise.observe.pipeline.Observer.optics`), the noise table's
+weights (:func:`pfsdenoise.grid.interpolate.linear_weights`), the LSF ⊗ pixel and filter
+matrices (``Observer.matrix``, ``MagnitudeScaler.binning``, as dense blocks), the noise table's
 bases and per-spectrum terms (:class:`pfsdenoise.observe.noise_table.NoiseTerms`) are computed
 by the numpy code and moved to the device once (tables) or per batch (weights and terms, a few
 hundred numbers per spectrum). :class:`TorchObserver` then does what
@@ -35,6 +35,7 @@ from pfsdenoise.grid.interpolate import linear_weights, padded_weights, require_
 from pfsdenoise.grid.store import Grid, open_grid
 from pfsdenoise.learn.data import Augmentation, Batch, LoaderClock, rank_rows
 from pfsdenoise.learn.device_augment import DeviceAugmenter, StagedBatch
+from pfsdenoise.observe.banded import BandedMatrix
 from pfsdenoise.observe.doppler_torch import doppler_shift
 from pfsdenoise.observe.noise_table import FLUX_UNIT, NoiseTerms
 from pfsdenoise.observe.pipeline import Observer
@@ -53,7 +54,8 @@ class TorchObserver:
 
         self.grid, self.observer, self.device = grid, observer, device
         self.flux = tensor(np.array(grid.flux.reshape(-1, grid.n_wave)))
-        optics = observer.optics
+        # pixels and filter bins from one pass over the shifted model, in wavelength order
+        optics = BandedMatrix.stack([(observer.matrix, 16), (observer.mags.binning, 8)])
         self.blocks = [(start, stop, lo, hi, tensor(b)) for start, stop, (lo, hi), b in
                        zip(optics.starts, optics.stops, optics.spans, optics.blocks, strict=True)]  # fmt: skip
         self.n_out = optics.n_out

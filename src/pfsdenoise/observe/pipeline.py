@@ -21,6 +21,7 @@ import numpy as np
 from pfsdenoise.constants import C_KMS
 from pfsdenoise.observe.banded import BandedMatrix
 from pfsdenoise.observe.instrument import Instrument
+from pfsdenoise.observe.kernels import etc_sigma_and_mask
 from pfsdenoise.observe.lsf import KernelTable, grid_pixel_matrix
 from pfsdenoise.observe.noise_table import FLUX_UNIT, Conditions, NoiseTable, NoiseTerms
 from pfsdenoise.observe.star import (
@@ -31,6 +32,9 @@ from pfsdenoise.observe.star import (
 from pfsdenoise.spectrum import draw_distortions, masked_median, noisy_realization
 
 SNR_DEFINITION = "median over unmasked pixels of flux_true / sigma (per pixel, all exposures)"
+NOISELESS_TILE = 8
+"""Spectra per tile of the Doppler shift and filter sums in :meth:`Observer.noiseless`: 8
+shifted models at R = 50000 (1 MB) stay in the core's cache between the two (speed only)."""
 
 
 @dataclass
@@ -43,6 +47,20 @@ class Observation:
     mask: np.ndarray  # bool, True = unusable
     snr: np.ndarray  # (n,)
     norm: np.ndarray  # (n,) [1e-17 erg s⁻¹ cm⁻² Å⁻¹]
+
+    @classmethod
+    def empty(cls, n: int, n_pix: int) -> Observation:
+        """Uninitialized arrays for ``n`` spectra, to be filled batch by batch (:meth:`rows`)."""
+        return cls(
+            *(np.empty((n, n_pix), dtype=np.float32) for _ in range(3)),
+            mask=np.empty((n, n_pix), dtype=bool),
+            snr=np.empty(n, dtype=np.float32),
+            norm=np.empty(n, dtype=np.float32),
+        )
+
+    def rows(self, rows: slice) -> Observation:
+        """The same observation restricted to ``rows``: views, so writing them fills this one."""
+        return Observation(**{name: getattr(self, name)[rows] for name in self.__annotations__})
 
 
 def conditions(params: Mapping[str, np.ndarray]) -> Conditions:
@@ -69,6 +87,7 @@ class Observer:
                 f"arm with its LSF window needs {need[0]:.1f}-{need[1]:.1f} Å"
             )
         self._need = need
+        self._work: np.ndarray | None = None
         self.kernel = kernel
         self.matrix = grid_pixel_matrix(self.inst, kernel, self.wave_aa, self.log_step)
         law, r_v = observe["extinction_law"], float(observe["r_v"])
@@ -78,13 +97,21 @@ class Observer:
         self.mags = MagnitudeScaler(
             self.wave_aa, observe["filter"], law, r_v, float(observe["filter_max_outside"])
         )
-        # Pixels and filter bins from one pass over the shifted model: blocks of 16 pixels
-        # (the fastest of 8-128 on one core) and 8 bins, in wavelength order.
-        self.optics = BandedMatrix.stack([(self.matrix, 16), (self.mags.binning, 8)])
+        # The LSF ⊗ pixel matrix in blocks of 16 pixels (the fastest of 8-48 on one core); the
+        # filter bins are one compiled pass (MagnitudeScaler.bin_integrals).
+        self.pixels = BandedMatrix.from_sparse(self.matrix, 16)
         lo, hi = observe["normalization"]["wave_min"], observe["normalization"]["wave_max"]
         self.norm_window = (self.pix_aa >= lo) & (self.pix_aa <= hi)
         if not self.norm_window.any():
             raise ValueError(f"observe.normalization window {lo}-{hi} Å holds no MR pixel")
+
+    def _scratch(self, shape: tuple[int, int]) -> np.ndarray:
+        """A float32 (n, n_wave) work array for the shifted models, kept between batches: a
+        fresh one per batch (32 MB for 256 spectra) would cost the page faults of mapping it
+        each time. Not shared between threads (an Observer serves one batch at a time)."""
+        if self._work is None or self._work.shape[1] != shape[1] or len(self._work) < shape[0]:
+            self._work = np.empty(shape, dtype=np.float32)
+        return self._work[: shape[0]]
 
     def check_rv(self, rv_kms: np.ndarray) -> None:
         """Raise if a Doppler shift moves the needed wavelength span off the grid."""
@@ -101,22 +128,27 @@ class Observer:
     def noiseless(self, model: np.ndarray, rv, ebv, mag) -> np.ndarray:
         """Noiseless MR spectra above the atmosphere [1e-17 erg s⁻¹ cm⁻² Å⁻¹], (n, n_pix)
         float32."""
-        model = np.asarray(model)
-        # a row sum is finite only when every value is (flux densities are far below overflow):
-        # one read of the batch instead of a boolean array
-        finite = np.isfinite(model.sum(axis=1))
-        if not finite.all():
-            row = int(np.flatnonzero(~finite)[0])
-            raise ValueError(f"model flux of spectrum {row} in the batch has non-finite values")
+        model = np.asarray(model, dtype=np.float32)
+        rv = np.asarray(rv)
         self.check_rv(rv)
-        shifted = doppler_shift(model.astype(np.float32, copy=False), rv, self.log_step)
-        both = self.optics.apply(shifted)
-        n_pix = self.inst.n_pix
-        maggies = self.mags.maggies_of_bins(both[:, n_pix:], ebv)
+        shifted = self._scratch(model.shape)
+        bins = np.empty((len(model), self.mags.binning.shape[0]))
+        # tile by tile, so that the shifted rows are still in the cache for the filter sums
+        for start in range(0, len(model), NOISELESS_TILE):
+            tile = slice(start, start + NOISELESS_TILE)
+            # a row sum is finite only when every value is (flux densities are far below
+            # overflow): one read instead of a boolean array
+            finite = np.isfinite(model[tile].sum(axis=1))
+            if not finite.all():
+                row = start + int(np.flatnonzero(~finite)[0])
+                raise ValueError(f"model flux of spectrum {row} in the batch has non-finite values")
+            doppler_shift(model[tile], rv[tile], self.log_step, out=shifted[tile])
+            bins[tile] = self.mags.bin_integrals(shifted[tile])
+        pix = self.pixels.apply(shifted)
+        maggies = self.mags.maggies_of_bins(bins, ebv)
         if np.any(maggies <= 0):
             raise ValueError(f"model spectrum has no flux in filter {self.mags.filter_name}")
         scale = 10 ** (-0.4 * np.asarray(mag, dtype=np.float64)) / maggies / FLUX_UNIT
-        pix = both[:, :n_pix]
         ext = np.multiply.outer(np.asarray(ebv, dtype=np.float32), self.pix_ext_ln)
         pix *= np.exp(ext, out=ext)
         pix *= scale.astype(np.float32)[:, None]
@@ -130,20 +162,31 @@ class Observer:
         return self.realize(flux_true, params, rng)
 
     def realize(
-        self, flux_true: np.ndarray, params: dict[str, np.ndarray], rng: np.random.Generator
+        self,
+        flux_true: np.ndarray,
+        params: dict[str, np.ndarray],
+        rng: np.random.Generator,
+        out: Observation | None = None,
     ) -> Observation:
         """The noisy observation of noiseless spectra (:meth:`noiseless`): ETC σ, one noise
-        draw, the optional calibration distortion, mask, S/N and normalization."""
-        sigma, mask = self.sigma_and_mask(flux_true, self.noise_terms(params))
-        flux = noisy_realization(flux_true, sigma, rng)
+        draw, the optional calibration distortion, mask, S/N and normalization.
+
+        Written into ``out`` when given (e.g. rows of a chunk's arrays, :meth:`Observation.rows`),
+        whose ``flux_true`` may be ``flux_true`` itself: it is then normalized in place.
+        """
+        out = Observation.empty(*np.shape(flux_true)) if out is None else out
+        flux_true = np.asarray(flux_true, dtype=np.float32)
+        self.sigma_and_mask(flux_true, self.noise_terms(params), out.sigma, out.mask)
+        noisy_realization(flux_true, out.sigma, rng, out=out.flux)
         calib = self.cfg["calibration"]
         if calib["apply"]:
             curves = draw_distortions(
-                self.pix_aa, len(flux), rng, float(calib["amplitude"]), float(calib["scale"])
+                self.pix_aa, len(flux_true), rng, float(calib["amplitude"]), float(calib["scale"])
             )
-            flux *= curves
-            sigma = sigma * curves
-        return self._finish(flux, flux_true, sigma, mask)
+            out.flux *= curves
+            out.sigma *= curves
+        self._normalize(flux_true, out)
+        return out
 
     def noise_terms(self, params: Mapping[str, np.ndarray]) -> NoiseTerms:
         """The noise table's terms for a batch's conditions (ConditionError outside the table;
@@ -157,31 +200,31 @@ class Observer:
         return self.table.terms(conditions(params))
 
     def sigma_and_mask(
-        self, flux_true: np.ndarray, terms: NoiseTerms
+        self,
+        flux_true: np.ndarray,
+        terms: NoiseTerms,
+        sigma: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """ETC σ of noiseless spectra (0 where undefined) and the mask: σ undefined, no
-        counts, or background variance above ``mask.sky_variance_ratio`` × its median."""
+        counts, or background variance above ``mask.sky_variance_ratio`` × its median.
+        Written into ``sigma`` (float32) and ``mask`` (bool) when given."""
+        flux_true = np.asarray(flux_true, dtype=np.float32)
         conv = self.table.counts_per_flux(terms)
         background = self.table.background_variance(terms)
-        n_exp = terms.n_exp.astype(np.float32)[:, None]
-        # σ = √(N (counts + background)) / (N conv), in place
-        sigma = flux_true * conv
-        sigma += background
-        sigma *= n_exp
-        with np.errstate(divide="ignore", invalid="ignore"):
-            np.sqrt(sigma, out=sigma)
-            sigma /= n_exp * conv
         median_bg = masked_median(background, np.ones(background.shape, dtype=bool))
-        background /= median_bg[:, None]  # the background variance ratio to its median
-        mask = ~np.isfinite(sigma)
-        sigma[mask] = 0.0
-        mask |= conv <= 0
-        mask |= background > float(self.cfg["mask"]["sky_variance_ratio"])
+        sigma = np.empty(flux_true.shape, dtype=np.float32) if sigma is None else sigma
+        mask = np.empty(flux_true.shape, dtype=bool) if mask is None else mask
+        ratio = np.float32(self.cfg["mask"]["sky_variance_ratio"])
+        n_exp = terms.n_exp.astype(np.float32)
+        etc_sigma_and_mask(flux_true, conv, background, n_exp, median_bg, ratio, sigma, mask)
         return sigma, mask
 
-    def _finish(self, flux, flux_true, sigma, mask) -> Observation:
-        use = self.norm_window & ~mask
-        norm = masked_median(flux, use)
+    def _normalize(self, flux_true: np.ndarray, out: Observation) -> None:
+        """S/N and median normalization of ``out`` (noisy flux, σ and mask filled), and
+        ``out.flux_true`` = ``flux_true`` / norm."""
+        use = self.norm_window & ~out.mask
+        norm = masked_median(out.flux, use)
         if np.any(~(norm > 0)):
             row = int(np.flatnonzero(~(norm > 0))[0])
             raise ValueError(
@@ -189,13 +232,9 @@ class Observer:
                 "the spectrum is too faint for median normalization"
             )
         with np.errstate(divide="ignore", invalid="ignore"):
-            snr = masked_median(flux_true / sigma, ~mask)
+            out.snr[:] = masked_median(flux_true / out.sigma, ~out.mask)
+        out.norm[:] = norm
         k = norm[:, None]
-        return Observation(
-            flux=(flux / k).astype(np.float32, copy=False),
-            flux_true=(flux_true / k).astype(np.float32, copy=False),
-            sigma=(sigma / k).astype(np.float32, copy=False),
-            mask=mask,
-            snr=snr,
-            norm=norm,
-        )
+        out.flux /= k
+        out.sigma /= k
+        np.divide(flux_true, k, out=out.flux_true)

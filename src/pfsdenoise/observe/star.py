@@ -11,7 +11,7 @@ import scipy.sparse as sp
 import speclite.filters
 
 from pfsdenoise.constants import C_ANGSTROM_S, C_KMS
-from pfsdenoise.observe.banded import BandedMatrix
+from pfsdenoise.observe.kernels import bin_sums, doppler_shift_rows
 
 AB_ZERO_FNU = 3.631e-20  # erg s⁻¹ cm⁻² Hz⁻¹ (AB magnitude 0)
 _LAWS = {"ccm89": extinction.ccm89, "odonnell94": extinction.odonnell94}
@@ -28,32 +28,28 @@ def doppler_samples(rv_kms: np.ndarray, log_step: float, n_samples: int) -> np.n
     return shifts
 
 
-def doppler_shift(flux: np.ndarray, rv_kms: np.ndarray, log_step: float) -> np.ndarray:
+def doppler_shift(
+    flux: np.ndarray, rv_kms: np.ndarray, log_step: float, out: np.ndarray | None = None
+) -> np.ndarray:
     """Shift spectra on a log-uniform grid by ``rv_kms`` (λ_obs = λ (1 + rv/c)).
 
     On a log-uniform grid a Doppler factor is a shift by ln(1+z)/Δlnλ samples; the fractional
     part is applied by linear interpolation (the LSF is ≥ 20 grid samples wide, so the
     interpolation smoothing is negligible after pixelization). Edge samples are repeated.
-    The result has the dtype of ``flux``.
+    The result has the dtype of ``flux``; ``out`` (same shape and dtype, not sharing memory
+    with ``flux``) is written and returned when given, so batches can reuse one buffer.
     """
     flux = np.asarray(flux)
     n_spec, n = flux.shape
-    out = np.empty((n_spec, n), dtype=flux.dtype)
+    if out is None:
+        out = np.empty((n_spec, n), dtype=flux.dtype)
+    elif out.shape != flux.shape or out.dtype != flux.dtype or np.shares_memory(out, flux):
+        raise ValueError(
+            f"out must be a separate {flux.dtype} {flux.shape} array, got {out.dtype} {out.shape}"
+        )
     shifts = doppler_samples(rv_kms, log_step, n)
-    scratch = np.empty(n, dtype=flux.dtype)
-    for row, s in enumerate(shifts):
-        m = int(np.floor(s))
-        phi = flux.dtype.type(s - m)
-        f = flux[row]
-        dst = out[row]
-        # dst[k] = (1 − φ) f[k − m] + φ f[k − m − 1], edges repeated; in place, no temporaries
-        lo, hi = max(m + 1, 0), min(n + m, n)
-        tail = scratch[: hi - lo]
-        np.multiply(f[lo - m : hi - m], 1 - phi, out=dst[lo:hi])
-        np.multiply(f[lo - m - 1 : hi - m - 1], phi, out=tail)
-        dst[lo:hi] += tail
-        dst[:lo] = f[0]
-        dst[hi:] = f[-1]
+    whole = np.floor(shifts).astype(np.int64)
+    doppler_shift_rows(flux, whole, (shifts - whole).astype(flux.dtype), out)
     return out
 
 
@@ -111,14 +107,21 @@ class MagnitudeScaler:
         rows = np.arange(w.size) + inside[0]
         # (bins × samples) weights; as dense blocks of 8 bins the binning is a few BLAS products
         self.binning = sp.csr_array((w / norm, (bins, rows)), shape=(bins[-1] + 1, wave_aa.size))
-        self._banded = BandedMatrix.from_sparse(self.binning, 8)
+        self.bin_size, self.bin_weights = bin_size, w / norm
         centres = np.bincount(bins, wave_aa[self.window]) / np.bincount(bins)
         self.bin_ext = extinction_curve(centres, law, r_v)
 
     def maggies(self, flux: np.ndarray, ebv: np.ndarray) -> np.ndarray:
         """Flux in AB maggies (10^(−0.4 m)) of float32 spectra [erg s⁻¹ cm⁻² Å⁻¹] after
         extinction."""
-        return self.maggies_of_bins(self._banded.apply(flux), ebv)
+        return self.maggies_of_bins(self.bin_integrals(flux), ebv)
+
+    def bin_integrals(self, flux: np.ndarray) -> np.ndarray:
+        """``binning @ flux`` per spectrum (n, n_bins) float64: one pass over the window."""
+        flux = np.asarray(flux)
+        out = np.empty((len(flux), self.binning.shape[0]))
+        bin_sums(flux, self.window.start, self.bin_weights, self.bin_size, out)
+        return out
 
     def maggies_of_bins(self, binned: np.ndarray, ebv: np.ndarray) -> np.ndarray:
         """Maggies from the binned filter integrals ``binning @ flux`` (n, n_bins)."""

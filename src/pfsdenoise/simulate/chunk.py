@@ -44,15 +44,12 @@ def simulate_chunk(
     params = chunk_parameters(grid, sampling, n, rng, ranges)
     observer = Observer(grid.wave, grid.log_step, noise_table_path, dict(observe))
     observer.check_rv(params["rv"])
-    parts = observe_spectra(grid, observer, params, rng, int(observe["batch_size"]))
-    spectra = {
-        name: np.concatenate([getattr(p, name) for p in parts])
-        for name in ("flux", "flux_true", "sigma", "mask")
-    }
+    observed = observe_spectra(grid, observer, params, rng, int(observe["batch_size"]))
+    spectra = {name: getattr(observed, name) for name in ("flux", "flux_true", "sigma", "mask")}
     table = pd.DataFrame({p: params[p] for p in PARAM_ORDER})
     table["airmass"] = airmass(table["zenith_angle"].to_numpy())
-    table["snr"] = np.concatenate([p.snr for p in parts])
-    table["norm"] = np.concatenate([p.norm for p in parts])
+    table["snr"] = observed.snr
+    table["norm"] = observed.norm
     norm_cfg = observe["normalization"]
     metadata = {
         "units": UNITS,
@@ -101,31 +98,30 @@ def observe_spectra(
     params: Mapping[str, np.ndarray],
     rng: np.random.Generator,
     batch: int,
-) -> list[Observation]:
-    """Observe spectra at ``params`` in batches of ``batch``: one Observation per batch.
+) -> Observation:
+    """Observe spectra at ``params`` in batches of ``batch``, into one Observation.
 
     The noiseless spectra (no random numbers) are made in batches of samples that share grid
     cells (:func:`cell_order`: the interpolation then reads each cell's nodes once per batch);
     the noise is drawn batch by batch in the order of ``params``, so the result is that of
-    observing the batches in order.
+    observing the batches in order. Every batch writes into the chunk's arrays, and the work
+    arrays are made once: no batch maps fresh memory.
     """
     stellar = np.column_stack([params[p] for p in STELLAR_AXES])
     n = len(stellar)
-    flux_true = np.empty((n, observer.inst.n_pix), dtype=np.float32)
+    result = Observation.empty(n, observer.inst.n_pix)
     order = cell_order(grid, stellar)
+    models = np.empty((min(batch, n), grid.n_wave), dtype=np.float32)  # reused by every batch
     for start in range(0, n, batch):
         rows = order[start : start + batch]
-        flux_true[rows] = observer.noiseless(
-            interpolate(grid, stellar[rows]),
+        result.flux_true[rows] = observer.noiseless(
+            interpolate(grid, stellar[rows], out=models[: len(rows)]),
             params["rv"][rows],
             params["ebv"][rows],
             params["mag"][rows],
         )
-    return [
-        observer.realize(
-            flux_true[start : start + batch],
-            {k: v[start : start + batch] for k, v in params.items()},
-            rng,
-        )
-        for start in range(0, n, batch)
-    ]
+    for start in range(0, n, batch):
+        part = result.rows(slice(start, start + batch))
+        batch_params = {k: v[start : start + batch] for k, v in params.items()}
+        observer.realize(part.flux_true, batch_params, rng, out=part)  # normalized in place
+    return result
