@@ -136,30 +136,35 @@ rule errors:
 
 
 rule errbins:
+    # one job per method for all binning parameters: the error table is read once, and a
+    # 1000-shard configuration does not plan and run methods × parameters tiny jobs
     input:
         errors=ERRORS,
     output:
-        ERRBINS,
+        expand(ERRBINS, param=BIN_PARAMS, allow_missing=True),
     log:
-        logs("evaluate/errbins/{method}/{param}.log"),
+        logs("evaluate/errbins/{method}.log"),
     benchmark:
-        benchmarks("evaluate/errbins/{method}/{param}.tsv")
+        benchmarks("evaluate/errbins/{method}.tsv")
     wildcard_constraints:
         method=name_regex(METHODS),
-        param=name_regex(BIN_PARAMS),
     conda:
         ENV
     resources:
         mem_mb=2000,
         runtime=10,
     params:
-        code=script_code("errbins_param.py"),
-        bins=lambda w: EVAL["bins"][w.param],
+        code=script_code("errbins_method.py"),
+        params=BIN_PARAMS,
+        bins={param: EVAL["bins"][param] for param in BIN_PARAMS},
         metrics=EVAL["bin_metrics"],
         bootstrap=EVAL["bootstrap"],
-        seed=lambda w: derive_seed(config["seed"], "errbins", w.method, w.param),
+        seeds=lambda w: {
+            param: derive_seed(config["seed"], "errbins", w.method, param)
+            for param in BIN_PARAMS
+        },
     script:
-        "../scripts/errbins_param.py"
+        "../scripts/errbins_method.py"
 
 
 localrules:

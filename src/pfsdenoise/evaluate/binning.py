@@ -104,24 +104,29 @@ def bin_statistics(
 
 def write_errbins(
     errors_path: str | os.PathLike,
-    output: str | os.PathLike,
+    outputs: Mapping[str | os.PathLike, Mapping[str, Any]],
     *,
-    column: str,
     provenance: Mapping[str, Any] | None = None,
     **binning: Any,
-) -> pd.DataFrame:
-    """Bin one method's error table by one column and write the result (provenance inside);
-    ``binning`` holds the keyword arguments of :func:`bin_statistics` (edges, metrics, n_boot,
-    level, rng)."""
+) -> dict[str, pd.DataFrame]:
+    """Bin one method's error table by several columns, one file each (provenance inside),
+    reading the table once. ``outputs`` maps each output path to its ``column`` and the
+    keyword arguments of :func:`bin_statistics` of its own (``edges``, ``rng``); ``binning``
+    holds those they share (metrics, n_boot, level)."""
     from pfsdenoise.shards import read_shard, write_shard
 
     errors = read_shard(errors_path)
-    out = bin_statistics(errors.params, column, **binning)
-    write_shard(
-        output, out, {}, errors.wave, provenance=provenance,
-        extra_metadata={"n_outside": out.attrs["n_outside"], "column": column},
-    )  # fmt: skip
-    return out
+    tables = {}
+    for output, spec in outputs.items():
+        spec = dict(spec)
+        column = spec.pop("column")
+        out = bin_statistics(errors.params, column, **binning, **spec)
+        write_shard(
+            output, out, {}, errors.wave, provenance=provenance,
+            extra_metadata={"n_outside": out.attrs["n_outside"], "column": column},
+        )  # fmt: skip
+        tables[str(output)] = out
+    return tables
 
 
 def read_errbins(path: str | os.PathLike) -> pd.DataFrame:
