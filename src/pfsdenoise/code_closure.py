@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import os
 from functools import cache
 from pathlib import Path
@@ -61,6 +62,8 @@ def _imports(tree: ast.Module, module: str, is_package: bool) -> list[str]:
             return
         if isinstance(node, ast.FunctionDef) and node.name == "__getattr__" and is_package:
             return
+        if isinstance(node, ast.expr):
+            return  # imports are statements: expressions hold none (and are most nodes)
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -79,11 +82,20 @@ def _imports(tree: ast.Module, module: str, is_package: bool) -> list[str]:
     return names
 
 
-def _data_files(tree: ast.Module, data_dir: Path) -> list[Path]:
-    """Package data files named by a string literal of the module."""
+@cache
+def _data_folder(data_dir: Path) -> dict[str, Path]:
+    """The package data files by name (listed once per process)."""
     if not data_dir.is_dir():
+        return {}
+    return {p.name: p for p in data_dir.iterdir() if p.is_file()}
+
+
+def _data_files(tree: ast.Module, source: str, data_dir: Path) -> list[Path]:
+    """Package data files named by a string literal of the module (the tree is walked only
+    when a data file's name occurs in the source at all)."""
+    available = _data_folder(data_dir)
+    if not any(name in source for name in available):
         return []
-    available = {p.name: p for p in data_dir.iterdir() if p.is_file()}
     return [
         available[node.value]
         for node in ast.walk(tree)
@@ -100,7 +112,55 @@ def _with_parents(src_root: Path, module: str) -> list[Path]:
     return [f for f in files if f is not None]
 
 
-def _closure(start: list[tuple[Path, str]], src_root: Path) -> tuple[Path, ...]:
+class ImportFacts:
+    """Parsed import facts kept in a file between processes, keyed by module name and source
+    digest: planning then parses each version of a library file once, not on every
+    ``snakemake`` call (every cluster job plans the workflow again). Only a cache: a missing,
+    unreadable or unwritable file costs the parse, never a wrong closure."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        try:
+            self._facts = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            self._facts = {}
+        self._new = False
+        self._keys: dict[tuple[Path, str, int, int], str] = {}
+
+    def lookup(self, path: Path, module: str, data_dir: Path) -> tuple[list[str], list[str]]:
+        """(imported module names, data file names) of the file, parsed if not known."""
+        stat = path.stat()
+        version = (path, module, stat.st_mtime_ns, stat.st_size)
+        if version in self._keys:  # read and hashed once per process and version
+            return self._facts[self._keys[version]]
+        source = path.read_bytes()
+        data_names = sorted(_data_folder(data_dir))
+        digest = hashlib.sha256(source + "\0".join(data_names).encode()).hexdigest()[:32]
+        key = f"{module}:{digest}"
+        if key not in self._facts:
+            names, data = _parse_facts(path, source.decode(), module, data_dir)
+            self._facts[key] = [list(names), [d.name for d in data]]
+            self._new = True
+        self._keys[version] = key
+        return self._facts[key]
+
+    def save(self) -> None:
+        """Write the facts if any are new (temporary name, then rename)."""
+        if not self._new:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(self._facts, sort_keys=True))
+            os.replace(tmp, self.path)
+            self._new = False
+        except OSError:
+            pass  # a cache only: the next process parses again
+
+
+def _closure(
+    start: list[tuple[Path, str]], src_root: Path, facts: ImportFacts | None = None
+) -> tuple[Path, ...]:
     """Files reached from the ``(file, module name)`` pairs in ``start`` (kept themselves unless
     named ``__main__``, i.e. a script outside the package)."""
     data_dir = src_root / PACKAGE / DATA_FOLDER
@@ -108,8 +168,12 @@ def _closure(start: list[tuple[Path, str]], src_root: Path) -> tuple[Path, ...]:
     todo = list(start)
     while todo:
         path, module = todo.pop()
-        stat = path.stat()
-        names, data = _module_facts(path, module, data_dir, stat.st_mtime_ns, stat.st_size)
+        if facts is None:
+            stat = path.stat()
+            names, data = _module_facts(path, module, data_dir, stat.st_mtime_ns, stat.st_size)
+        else:
+            names, data_names = facts.lookup(path, module, data_dir)
+            data = [data_dir / name for name in data_names]
         seen.update(data)
         for name in names:
             if name != PACKAGE and not name.startswith(PACKAGE + "."):
@@ -120,6 +184,8 @@ def _closure(start: list[tuple[Path, str]], src_root: Path) -> tuple[Path, ...]:
                 if file not in seen:
                     seen.add(file)
                     todo.append((file, _module_name(src_root, file)))
+    if facts is not None:
+        facts.save()
     return tuple(sorted(seen))
 
 
@@ -129,14 +195,22 @@ def _module_facts(
 ) -> tuple[tuple[str, ...], tuple[Path, ...]]:
     """The modules a file imports and the data files it names, parsed once per process and
     version of the file (the Snakefile derives 16 scripts' closures over the same modules)."""
-    tree = ast.parse(path.read_text(), filename=str(path))
+    return _parse_facts(path, path.read_text(), module, data_dir)
+
+
+def _parse_facts(
+    path: Path, source: str, module: str, data_dir: Path
+) -> tuple[tuple[str, ...], tuple[Path, ...]]:
+    tree = ast.parse(source, filename=str(path))
     names = tuple(_imports(tree, module, path.name == "__init__.py"))
-    return names, tuple(_data_files(tree, data_dir)) if module != "__main__" else ()
+    return names, tuple(_data_files(tree, source, data_dir)) if module != "__main__" else ()
 
 
 @cache
-def _script_closure(script: Path, src_root: Path) -> tuple[Path, ...]:
-    return _closure([(script, "__main__")], src_root)
+def _script_closure(
+    script: Path, src_root: Path, facts: ImportFacts | None = None
+) -> tuple[Path, ...]:
+    return _closure([(script, "__main__")], src_root, facts)
 
 
 @cache
@@ -147,12 +221,15 @@ def _module_closure(module: str, src_root: Path) -> tuple[Path, ...]:
     return _closure([(f, _module_name(src_root, f)) for f in files], src_root)
 
 
-def import_closure(script: str | os.PathLike, src_root: str | os.PathLike) -> list[Path]:
+def import_closure(
+    script: str | os.PathLike, src_root: str | os.PathLike, facts: ImportFacts | None = None
+) -> list[Path]:
     """Every library source and data file that running ``script`` can execute or read.
 
-    ``src_root`` is the folder holding the ``pfsdenoise`` package (``src/``).
+    ``src_root`` is the folder holding the ``pfsdenoise`` package (``src/``); ``facts`` a
+    cache of parsed imports kept between processes (:class:`ImportFacts`).
     """
-    return list(_script_closure(Path(script).resolve(), Path(src_root).resolve()))
+    return list(_script_closure(Path(script).resolve(), Path(src_root).resolve(), facts))
 
 
 def content_hash(files: list[Path], src_root: str | os.PathLike) -> str:
@@ -161,8 +238,16 @@ def content_hash(files: list[Path], src_root: str | os.PathLike) -> str:
     h = hashlib.sha256()
     for file in sorted(files):
         h.update(file.relative_to(root).as_posix().encode() + b"\0")
-        h.update(file.read_bytes() + b"\0")
+        stat = file.stat()
+        h.update(_file_bytes(file, stat.st_mtime_ns, stat.st_size) + b"\0")
     return "sha256:" + h.hexdigest()[:16]
+
+
+@cache
+def _file_bytes(path: Path, mtime_ns: int, size: int) -> bytes:
+    """A file's contents, read once per process and version of the file (the Snakefile hashes
+    48 closures over the same few hundred kilobytes)."""
+    return path.read_bytes()
 
 
 def _record(files: list[Path] | tuple[Path, ...], root: Path) -> dict[str, object]:
@@ -172,10 +257,12 @@ def _record(files: list[Path] | tuple[Path, ...], root: Path) -> dict[str, objec
     }
 
 
-def code_record(script: str | os.PathLike, src_root: str | os.PathLike) -> dict[str, object]:
+def code_record(
+    script: str | os.PathLike, src_root: str | os.PathLike, facts: ImportFacts | None = None
+) -> dict[str, object]:
     """``{"hash": ..., "files": [...]}`` of a script's import closure (files relative to
     ``src_root``): a rule's ``params: code=``, recorded as is in provenance."""
-    return _record(import_closure(script, src_root), Path(src_root).resolve())
+    return _record(import_closure(script, src_root, facts), Path(src_root).resolve())
 
 
 def module_code_record(module: str, src_root: str | os.PathLike | None = None) -> dict[str, object]:

@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from pfsdenoise.code_closure import code_record, import_closure, module_code_record
+from pfsdenoise.code_closure import (
+    ImportFacts,
+    code_record,
+    import_closure,
+    module_code_record,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -76,6 +81,27 @@ def test_hash_follows_every_file_of_the_closure_and_nothing_else(tree: Path) -> 
     assert code_record(script, src) == before
     (src / "pfsdenoise/data/table.txt").write_text("1 2 4\n")
     assert code_record(script, src)["hash"] != before["hash"]
+
+
+def test_import_facts_kept_between_processes_give_the_same_closure(tree: Path) -> None:
+    """A record derived through the facts file equals the parsed one, in a process that finds
+    the file (a new ImportFacts) too; an edited module is parsed again; a corrupt file is
+    only a cost."""
+    script, src = tree / "scripts/run_step.py", tree / "src"
+    store = tree / "cache" / "facts.json"
+    parsed = code_record(script, src)
+    assert code_record(script, src, ImportFacts(store)) == parsed
+    assert store.is_file()
+    again = ImportFacts(store)
+    assert code_record(script, src, again) == parsed and not again._new  # all found
+    helper = src / "pfsdenoise/stage/helper.py"
+    helper.write_text(helper.read_text() + "\nfrom pfsdenoise.stage import unused  # noqa\n")
+    (src / "pfsdenoise/stage/unused.py").write_text("x = 3\n")
+    edited = code_record(script, src, ImportFacts(store))
+    assert "pfsdenoise/stage/unused.py" in edited["files"]
+    assert edited == code_record(script, src, ImportFacts(tree / "fresh.json"))
+    store.write_text("{not json")
+    assert code_record(script, src, ImportFacts(store)) == edited
 
 
 def test_hash_does_not_depend_on_where_the_checkout_lies(tree: Path, tmp_path_factory) -> None:

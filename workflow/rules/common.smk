@@ -1,11 +1,13 @@
 # Shared helpers of all rule files. Result paths (defined once), the chunk table and seeds, the
 # derived code dependencies of every rule, and the list of `all` targets.
-from pfsdenoise.code_closure import code_record
+from pfsdenoise.code_closure import ImportFacts, code_record
 from pfsdenoise.seeding import derive_seed, shard_seed
 
 SRC_ROOT = Path(workflow.basedir) / "src"
 SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 ENV = "../../envs/pfsdenoise.yaml"
+# parsed imports of the library, kept between plans (every cluster job plans again)
+IMPORT_FACTS = ImportFacts(Path(".snakemake") / "pfsdenoise" / "import-facts.json")
 
 # Targets of `rule all`; each rule file appends what it produces.
 ALL_TARGETS = []
@@ -47,7 +49,7 @@ def script_code(name):
     to any of those files reruns exactly this rule (and what depends on it), and recorded in
     the output's provenance. A content hash, not file inputs: independent of where the
     checkout lies."""
-    return {**code_record(SCRIPTS / name, SRC_ROOT), "script": name}
+    return {**code_record(SCRIPTS / name, SRC_ROOT, IMPORT_FACTS), "script": name}
 
 
 def check_code_params(rules):
