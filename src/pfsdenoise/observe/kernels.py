@@ -66,32 +66,3 @@ def doppler_shift_rows(flux: np.ndarray, whole: np.ndarray, frac: np.ndarray, ou
         dst, near, far = row[lo:hi], flux[i, lo - m : hi - m], flux[i, lo - m - 1 : hi - m - 1]
         for k in range(hi - lo):
             dst[k] = near[k] * keep + far[k] * phi
-
-
-@numba.njit(cache=True, nogil=True)
-def bin_sums(x: np.ndarray, start: int, weights: np.ndarray, bin_size: int, out: np.ndarray):
-    """``out[i, j] = Σ weights[t] x[i, start + t]`` over the ``bin_size`` samples t of bin j
-    (the last bin may be shorter), in float64 in a fixed order (eight partial sums by t mod 8,
-    added pairwise): the bits do not depend on the CPU."""
-    n_w = weights.size
-    for i in range(x.shape[0]):
-        row = x[i, start : start + n_w]
-        for j in range(out.shape[1]):
-            first = j * bin_size
-            size = min(bin_size, n_w - first)
-            w, v = weights[first : first + size], row[first : first + size]
-            s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
-            octets = size // 8
-            for q in range(octets):  # eight independent sums: the lanes of one SIMD register
-                t = 8 * q
-                s0 += w[t] * v[t]
-                s1 += w[t + 1] * v[t + 1]
-                s2 += w[t + 2] * v[t + 2]
-                s3 += w[t + 3] * v[t + 3]
-                s4 += w[t + 4] * v[t + 4]
-                s5 += w[t + 5] * v[t + 5]
-                s6 += w[t + 6] * v[t + 6]
-                s7 += w[t + 7] * v[t + 7]
-            for t in range(8 * octets, size):
-                s0 += w[t] * v[t]
-            out[i, j] = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))

@@ -98,7 +98,7 @@ class Observer:
             self.wave_aa, observe["filter"], law, r_v, float(observe["filter_max_outside"])
         )
         # The LSF ⊗ pixel matrix in blocks of 16 pixels (the fastest of 8-48 on one core); the
-        # filter bins are one compiled pass (MagnitudeScaler.bin_integrals).
+        # filter bins are summed tile by tile (MagnitudeScaler.bin_integrals, in noiseless).
         self.pixels = BandedMatrix.from_sparse(self.matrix, 16)
         lo, hi = observe["normalization"]["wave_min"], observe["normalization"]["wave_max"]
         self.norm_window = (self.pix_aa >= lo) & (self.pix_aa <= hi)

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 import speclite.filters
 
 from pfsdenoise.constants import C_ANGSTROM_S, C_KMS
-from pfsdenoise.observe.kernels import bin_sums, doppler_shift_rows
+from pfsdenoise.observe.kernels import doppler_shift_rows
 
 AB_ZERO_FNU = 3.631e-20  # erg s⁻¹ cm⁻² Hz⁻¹ (AB magnitude 0)
 _LAWS = {"ccm89": extinction.ccm89, "odonnell94": extinction.odonnell94}
@@ -107,7 +107,11 @@ class MagnitudeScaler:
         rows = np.arange(w.size) + inside[0]
         # (bins × samples) weights; as dense blocks of 8 bins the binning is a few BLAS products
         self.binning = sp.csr_array((w / norm, (bins, rows)), shape=(bins[-1] + 1, wave_aa.size))
-        self.bin_size, self.bin_weights = bin_size, w / norm
+        # the same weights as (bins, bin_size) float32 rows (the last bin may be shorter)
+        n_full = w.size // bin_size
+        self._full_weights = (w[: n_full * bin_size] / norm).astype(np.float32)
+        self._full_weights = self._full_weights.reshape(n_full, bin_size)
+        self._tail_weights = (w[n_full * bin_size :] / norm).astype(np.float32)
         centres = np.bincount(bins, wave_aa[self.window]) / np.bincount(bins)
         self.bin_ext = extinction_curve(centres, law, r_v)
 
@@ -117,10 +121,15 @@ class MagnitudeScaler:
         return self.maggies_of_bins(self.bin_integrals(flux), ebv)
 
     def bin_integrals(self, flux: np.ndarray) -> np.ndarray:
-        """``binning @ flux`` per spectrum (n, n_bins) float64: one pass over the window."""
-        flux = np.asarray(flux)
-        out = np.empty((len(flux), self.binning.shape[0]))
-        bin_sums(flux, self.window.start, self.bin_weights, self.bin_size, out)
+        """``binning @ flux`` per spectrum (n, n_bins) float64, summed in float32: one pass
+        over the filter's window (a sum of products per bin, numpy's vectorized loop)."""
+        x = np.asarray(flux, dtype=np.float32)[:, self.window]
+        n_full, size = self._full_weights.shape
+        out = np.empty((len(x), self.binning.shape[0]))
+        rows = x[:, : n_full * size].reshape(len(x), n_full, size)
+        out[:, :n_full] = np.einsum("nbk,bk->nb", rows, self._full_weights)
+        if self._tail_weights.size:
+            out[:, n_full] = x[:, n_full * size :] @ self._tail_weights
         return out
 
     def maggies_of_bins(self, binned: np.ndarray, ebv: np.ndarray) -> np.ndarray:
