@@ -105,7 +105,7 @@ class MagnitudeScaler:
         norm = AB_ZERO_FNU * C_ANGSTROM_S * np.sum(resp * dlam / wave_aa)
         bins = np.arange(w.size) // bin_size
         rows = np.arange(w.size) + inside[0]
-        # (bins × samples) weights; as dense blocks of 8 bins the binning is a few BLAS products
+        # (bins × samples) weights (the torch port of the observe step applies them as blocks)
         self.binning = sp.csr_array((w / norm, (bins, rows)), shape=(bins[-1] + 1, wave_aa.size))
         # the same weights as (bins, bin_size) float32 rows (the last bin may be shorter)
         n_full = w.size // bin_size
