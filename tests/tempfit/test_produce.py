@@ -129,6 +129,25 @@ def test_oracle_job_over_chunks_goes_on_past_a_bad_shard_and_indexes_none(
     assert not index.exists()  # an index only for a complete job
 
 
+def test_downstream_job_over_chunks_goes_on_past_a_bad_prediction_and_indexes_none(
+    tmp_path, test_shard, fitter
+):
+    test = read_shard(test_shard)
+    ids = np.asarray(test.params["spectrum_id"], dtype=object)
+    good = tmp_path / "good.parquet"
+    write_predictions(test_shard, good, ids, test.spectra["flux_true"], None, method="m")
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not a parquet file")
+    outs, index = [tmp_path / "d0.parquet", tmp_path / "d1.parquet"], tmp_path / "index.json"
+    with pytest.raises(RuntimeError, match=r"1 of 2 shards failed: "):
+        fit_method_shards(
+            [test_shard, test_shard], [bad, good], outs, fitter, method="m",
+            provenance={"step": "test"}, index=index, sigma_source="provided", max_spectra=1,
+        )  # fmt: skip
+    assert not outs[0].exists() and outs[1].exists()  # the good chunk was fitted after the bad
+    assert not index.exists()  # an index only for a complete job
+
+
 def test_oracle_job_index_lists_its_predictions(tmp_path, test_shard, fitter):
     preds, fits = [tmp_path / "p.parquet"], [tmp_path / "f.parquet"]
     index = tmp_path / "index.json"

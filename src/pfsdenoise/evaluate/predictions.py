@@ -82,9 +82,11 @@ def for_each_shard(
     *,
     method: str,
     index: str | os.PathLike | None,
+    kind: str = "predictions",
 ) -> None:
     """``work(*item, record)`` for each item ``(test_path, output, ...)`` of a job, with
-    ``provenance(test_path)`` as the record; then the ``index`` of the outputs (second elements).
+    ``provenance(test_path)`` as the record; then the ``index`` of the outputs (second elements),
+    listed under ``kind`` (:func:`write_index`).
 
     A shard that fails does not stop the others (a batch with one bad file still does the
     rest); the failures are raised together, and no index is written then."""
@@ -101,4 +103,4 @@ def for_each_shard(
     if failed:
         raise RuntimeError(f"{len(failed)} of {len(items)} shards failed: " + "; ".join(failed))
     if index is not None:
-        write_index(index, method, listed)
+        write_index(index, method, listed, kind=kind)

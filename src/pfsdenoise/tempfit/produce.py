@@ -26,8 +26,6 @@ from pfsdenoise.constants import DENOISED_COLUMN, DENOISED_ERR_COLUMN
 from pfsdenoise.evaluate.alignment import check_aligned
 from pfsdenoise.evaluate.predictions import (
     for_each_shard,
-    index_entry,
-    write_index,
     write_predictions,
 )
 from pfsdenoise.shards import ShardError, read_shard, write_shard
@@ -264,8 +262,13 @@ def fit_method_shards(
 ) -> None:
     """:func:`fit_method_shard` over paired test shards, predictions and outputs (one fitter,
     built once, for all chunks of a method), then the index of the outputs (what the
-    downstream table depends on: one file, not one per chunk)."""
+    downstream table depends on: one file, not one per chunk). A chunk that fails does not stop
+    the others; the failures are raised together and no index is written then
+    (:func:`.for_each_shard`)."""
     _check_lengths(test_paths, pred_paths, outputs)
-    for test, pred, out in zip(test_paths, pred_paths, outputs, strict=True):
-        fit_method_shard(test, pred, out, fitter, provenance=provenance, **kwargs)
-    write_index(index, method, [index_entry(out, provenance) for out in outputs], kind="fits")
+
+    def work(test, out, pred, record):
+        fit_method_shard(test, pred, out, fitter, provenance=record, **kwargs)
+
+    items = list(zip(test_paths, outputs, pred_paths, strict=True))
+    for_each_shard(items, work, lambda _: provenance, method=method, index=index, kind="fits")
