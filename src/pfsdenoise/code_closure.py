@@ -113,15 +113,17 @@ def _with_parents(src_root: Path, module: str) -> list[Path]:
 
 
 class ImportFacts:
-    """Parsed import facts kept in a file between processes, keyed by module name and source
-    digest: planning then parses each version of a library file once, not on every
-    ``snakemake`` call (every cluster job plans the workflow again). Only a cache: a missing,
-    unreadable or unwritable file costs the parse, never a wrong closure."""
+    """Parsed import facts, keyed by module name and source digest, parsed once per process and
+    version of a file (the Snakefile derives 23 scripts' closures over the same modules) and,
+    with a ``path``, kept in that file between processes: planning then parses each version of
+    a library file once, not on every ``snakemake`` call (every cluster job plans the workflow
+    again). Only a cache: a missing, unreadable or unwritable file costs the parse, never a
+    wrong closure."""
 
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path is not None else None
         try:
-            self._facts = json.loads(self.path.read_text())
+            self._facts = json.loads(self.path.read_text()) if self.path else {}
         except (OSError, ValueError):
             self._facts = {}
         self._new = False
@@ -145,8 +147,8 @@ class ImportFacts:
         return self._facts[key]
 
     def save(self) -> None:
-        """Write the facts if any are new (temporary name, then rename)."""
-        if not self._new:
+        """Write the facts to ``path`` if any are new (temporary name, then rename)."""
+        if not self._new or self.path is None:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -163,18 +165,14 @@ def _closure(
 ) -> tuple[Path, ...]:
     """Files reached from the ``(file, module name)`` pairs in ``start`` (kept themselves unless
     named ``__main__``, i.e. a script outside the package)."""
+    facts = facts or _PROCESS_FACTS
     data_dir = src_root / PACKAGE / DATA_FOLDER
     seen = {path for path, module in start if module != "__main__"}
     todo = list(start)
     while todo:
         path, module = todo.pop()
-        if facts is None:
-            stat = path.stat()
-            names, data = _module_facts(path, module, data_dir, stat.st_mtime_ns, stat.st_size)
-        else:
-            names, data_names = facts.lookup(path, module, data_dir)
-            data = [data_dir / name for name in data_names]
-        seen.update(data)
+        names, data_names = facts.lookup(path, module, data_dir)
+        seen.update(data_dir / name for name in data_names)
         for name in names:
             if name != PACKAGE and not name.startswith(PACKAGE + "."):
                 continue
@@ -184,18 +182,11 @@ def _closure(
                 if file not in seen:
                     seen.add(file)
                     todo.append((file, _module_name(src_root, file)))
-    if facts is not None:
-        facts.save()
+    facts.save()
     return tuple(sorted(seen))
 
 
-@cache
-def _module_facts(
-    path: Path, module: str, data_dir: Path, mtime_ns: int, size: int
-) -> tuple[tuple[str, ...], tuple[Path, ...]]:
-    """The modules a file imports and the data files it names, parsed once per process and
-    version of the file (the Snakefile derives 16 scripts' closures over the same modules)."""
-    return _parse_facts(path, path.read_text(), module, data_dir)
+_PROCESS_FACTS = ImportFacts()  # without a file: parsed once per process
 
 
 def _parse_facts(
