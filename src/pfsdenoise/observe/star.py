@@ -109,8 +109,8 @@ class MagnitudeScaler:
         self.binning = sp.csr_array((w / norm, (bins, rows)), shape=(bins[-1] + 1, wave_aa.size))
         # the same weights as (bins, bin_size) float32 rows (the last bin may be shorter)
         n_full = w.size // bin_size
-        self._full_weights = (w[: n_full * bin_size] / norm).astype(np.float32)
-        self._full_weights = self._full_weights.reshape(n_full, bin_size)
+        full = (w[: n_full * bin_size] / norm).astype(np.float32)
+        self._full_weights = full.reshape(n_full, bin_size)
         self._tail_weights = (w[n_full * bin_size :] / norm).astype(np.float32)
         centres = np.bincount(bins, wave_aa[self.window]) / np.bincount(bins)
         self.bin_ext = extinction_curve(centres, law, r_v)
